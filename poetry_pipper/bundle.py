@@ -1,0 +1,362 @@
+"""Bundles: a ``.pipper`` file is a zip holding one wheel and a JSON description of it.
+
+Members (the same names the original pipper 0.x used, so its bundles read here too):
+
+* ``package.meta`` - JSON: ``bundle_format``, ``name``, ``version``, ``wheel_name``,
+  ``sha256``, ``size``, ``requires_dist``, ``requires_python``, ``summary`` and the
+  ``dependencies`` list of the project's ``pipper.json``;
+* ``package.whl`` - the wheel, stored uncompressed.
+
+Bundles are reproducible: the same wheel and ``dependencies`` give byte-identical bundles.
+Reading one never trusts a member name as a path and checks every size and hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packaging.metadata import InvalidMetadata, Metadata
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.version import Version
+
+from .errors import FormatError, IntegrityError, PipperError
+
+BUNDLE_FORMAT = 1
+META_MEMBER = "package.meta"
+WHEEL_MEMBER = "package.whl"
+BUNDLE_SUFFIX = ".pipper"
+MAX_META_SIZE = 1024 * 1024
+MAX_WHEEL_SIZE = 5 * 1024**3
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+_HASH_CHUNK = 1024 * 1024
+# Copied into the private build directory: everything except build litter and VCS data.
+_IGNORE = shutil.ignore_patterns(
+    ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "dist", "build", "__pycache__",
+    "*.egg-info", ".mypy_cache", ".pytest_cache", ".ruff_cache", "node_modules", "*.pipper",
+)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def safe_version(version: str) -> str:
+    """The original pipper's object-name encoding of a version (``v1-2-3__pre_rc_1``)."""
+    v = Version(version)
+    text = "v" + "-".join(str(p) for p in v.release)
+    if v.pre:
+        text += f"__pre_{v.pre[0]}_{v.pre[1]}"
+    if v.local:
+        text += "__build_" + v.local.replace(".", "_")
+    return text
+
+
+@dataclass(frozen=True)
+class BundleMeta:
+    """What a bundle (and the repository's release record) says about one wheel."""
+
+    name: str
+    version: str
+    wheel_name: str
+    sha256: str
+    size: int
+    requires_dist: list[str] = field(default_factory=list)
+    requires_python: str | None = None
+    summary: str = ""
+    dependencies: list[str] = field(default_factory=list)
+
+    @property
+    def project(self) -> str:
+        return canonicalize_name(self.name)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["bundle_format"] = BUNDLE_FORMAT
+        data["safe_version"] = safe_version(self.version)  # read by pipper 0.x
+        return data
+
+    @classmethod
+    def from_json(cls, data: Any, *, origin: str) -> BundleMeta:
+        if not isinstance(data, dict):
+            raise FormatError(f"{origin}: metadata is not a JSON object")
+        fmt = data.get("bundle_format", 0)
+        if not isinstance(fmt, int) or fmt > BUNDLE_FORMAT:
+            raise FormatError(
+                f"{origin}: bundle format {fmt!r} is newer than this pipper understands; upgrade poetry-pipper"
+            )
+        try:
+            meta = cls(
+                name=str(data["name"]),
+                version=str(Version(str(data["version"]))),
+                wheel_name=str(data["wheel_name"]),
+                sha256=str(data.get("sha256") or ""),
+                size=int(data.get("size") or 0),
+                requires_dist=[str(r) for r in data.get("requires_dist") or []],
+                requires_python=data.get("requires_python") or None,
+                summary=str(data.get("summary") or ""),
+                dependencies=[str(d) for d in data.get("dependencies") or []],
+            )
+        except (KeyError, ValueError, TypeError) as exc:
+            raise FormatError(f"{origin}: metadata is missing or has a bad field ({exc})") from None
+        meta.check_wheel_name(origin)
+        return meta
+
+    def check_wheel_name(self, origin: str) -> None:
+        try:
+            name, version, _build, _tags = parse_wheel_filename(self.wheel_name)
+        except InvalidWheelFilename:
+            raise FormatError(f"{origin}: {self.wheel_name!r} is not a valid wheel file name") from None
+        if name != self.project or version != Version(self.version):
+            raise FormatError(
+                f"{origin}: wheel {self.wheel_name!r} does not match {self.name} {self.version}"
+            )
+
+
+@dataclass(frozen=True)
+class WheelInfo:
+    """A wheel file and what its ``METADATA`` says."""
+
+    path: Path
+    name: str
+    version: str
+    sha256: str
+    size: int
+    metadata: bytes
+    requires_dist: list[str]
+    requires_python: str | None
+    summary: str
+
+
+def inspect_wheel(path: Path) -> WheelInfo:
+    """Read a wheel's core metadata (the bytes become the PEP 658 sidecar)."""
+    try:
+        name, version, _build, _tags = parse_wheel_filename(path.name)
+    except InvalidWheelFilename:
+        raise FormatError(f"{path.name!r} is not a valid wheel file name") from None
+    try:
+        with zipfile.ZipFile(path) as wheel:
+            candidates = [
+                n for n in wheel.namelist()
+                if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
+            ]
+            if len(candidates) != 1:
+                raise FormatError(f"{path.name}: expected one .dist-info/METADATA, found {len(candidates)}")
+            if wheel.getinfo(candidates[0]).file_size > MAX_META_SIZE:
+                raise FormatError(f"{path.name}: METADATA is implausibly large")
+            raw = wheel.read(candidates[0])
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise FormatError(f"{path}: not a readable wheel ({exc})") from None
+    try:
+        meta = Metadata.from_email(raw, validate=False)
+    except (InvalidMetadata, ValueError) as exc:
+        raise FormatError(f"{path.name}: unreadable METADATA ({exc})") from None
+    if canonicalize_name(meta.name) != name or meta.version != version:
+        raise FormatError(f"{path.name}: METADATA says {meta.name} {meta.version}, the file name disagrees")
+    return WheelInfo(
+        path=path,
+        name=meta.name,
+        version=str(meta.version),
+        sha256=sha256_file(path),
+        size=path.stat().st_size,
+        metadata=raw,
+        requires_dist=[str(r) for r in meta.requires_dist or []],
+        requires_python=str(meta.requires_python) if meta.requires_python else None,
+        summary=meta.summary or "",
+    )
+
+
+def meta_for(wheel: WheelInfo, dependencies: Iterable[str] = ()) -> BundleMeta:
+    return BundleMeta(
+        name=wheel.name,
+        version=wheel.version,
+        wheel_name=wheel.path.name,
+        sha256=wheel.sha256,
+        size=wheel.size,
+        requires_dist=wheel.requires_dist,
+        requires_python=wheel.requires_python,
+        summary=wheel.summary,
+        dependencies=list(dependencies),
+    )
+
+
+def meta_bytes(meta: BundleMeta) -> bytes:
+    return json.dumps(meta.to_json(), sort_keys=True, indent=2).encode() + b"\n"
+
+
+def _zip_info(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
+    info.compress_type = zipfile.ZIP_STORED
+    info.external_attr = (stat.S_IFREG | 0o644) << 16
+    info.create_system = 3
+    return info
+
+
+def bundle_name(meta: BundleMeta) -> str:
+    return f"{meta.project}-{meta.version}{BUNDLE_SUFFIX}"
+
+
+def write_bundle(wheel_path: Path, meta: BundleMeta, out_dir: Path) -> Path:
+    """Write ``<name>-<version>.pipper`` into ``out_dir`` atomically and reproducibly."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / bundle_name(meta)
+    fd, tmp_name = tempfile.mkstemp(prefix=".pipper-tmp-", dir=out_dir)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        with zipfile.ZipFile(tmp, "w") as bundle:
+            bundle.writestr(_zip_info(META_MEMBER), meta_bytes(meta))
+            with bundle.open(_zip_info(WHEEL_MEMBER), "w", force_zip64=meta.size > 2**31) as dst, open(
+                wheel_path, "rb"
+            ) as src:
+                shutil.copyfileobj(src, dst, _HASH_CHUNK)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def read_bundle(path: Path, workdir: Path) -> tuple[BundleMeta, Path]:
+    """Check a bundle and extract its wheel into ``workdir`` under the wheel's own name.
+
+    Refuses anything but exactly the two members, symlinks, implausible compression
+    ratios and a wheel whose sha256 differs from the metadata.
+    """
+    origin = path.name
+    try:
+        archive = zipfile.ZipFile(path)
+    except FileNotFoundError:
+        raise PipperError(f"{path}: no such file") from None
+    except (zipfile.BadZipFile, OSError):
+        raise FormatError(f"{origin}: not a .pipper bundle (not a zip file, or truncated)") from None
+    with archive:
+        members = {info.filename: info for info in archive.infolist()}
+        if set(members) != {META_MEMBER, WHEEL_MEMBER}:
+            found = ", ".join(sorted(members)) or "nothing"
+            raise FormatError(
+                f"{origin}: not a .pipper bundle: expected {META_MEMBER} and {WHEEL_MEMBER}, found {found}"
+            )
+        for info in members.values():
+            mode = info.external_attr >> 16
+            if stat.S_ISLNK(mode):
+                raise FormatError(f"{origin}: member {info.filename} is a symlink; refusing it")
+            if info.file_size > 100 * max(info.compress_size, 1) and info.file_size > 10 * 1024 * 1024:
+                raise FormatError(f"{origin}: member {info.filename} has a suspicious compression ratio")
+        if members[META_MEMBER].file_size > MAX_META_SIZE:
+            raise FormatError(f"{origin}: {META_MEMBER} is implausibly large")
+        if members[WHEEL_MEMBER].file_size > MAX_WHEEL_SIZE:
+            raise FormatError(f"{origin}: the wheel is larger than {MAX_WHEEL_SIZE} bytes")
+        try:
+            data = json.loads(archive.read(META_MEMBER))
+        except (ValueError, zipfile.BadZipFile) as exc:
+            raise FormatError(f"{origin}: {META_MEMBER} is not valid JSON ({exc})") from None
+        except (OSError, EOFError):
+            raise FormatError(f"{origin}: truncated bundle") from None
+        legacy = isinstance(data, dict) and "bundle_format" not in data
+        if legacy and isinstance(data, dict):
+            data = {**data, "sha256": "", "size": 0}
+        meta = BundleMeta.from_json(data, origin=origin)
+        wheel_path = workdir / meta.wheel_name
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with archive.open(WHEEL_MEMBER) as src, open(wheel_path, "wb") as dst:
+                while chunk := src.read(_HASH_CHUNK):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    if size > members[WHEEL_MEMBER].file_size:
+                        raise FormatError(f"{origin}: the wheel is longer than its zip entry says")
+                    dst.write(chunk)
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            wheel_path.unlink(missing_ok=True)
+            raise FormatError(f"{origin}: the wheel member is corrupt or truncated ({exc})") from None
+    if legacy:
+        # 0.x bundles record no hash or wheel metadata: take them from the wheel itself.
+        wheel = inspect_wheel(wheel_path)
+        return meta_for(wheel, meta.dependencies), wheel_path
+    if digest.hexdigest() != meta.sha256 or size != meta.size:
+        wheel_path.unlink(missing_ok=True)
+        raise IntegrityError(
+            f"{origin}: the wheel's sha256 is {digest.hexdigest()[:16]}..., the metadata says"
+            f" {meta.sha256[:16]}...: the bundle is corrupt or was tampered with"
+        )
+    return meta, wheel_path
+
+
+def read_pipper_json(project: Path) -> list[str]:
+    """The ``dependencies`` list of a project's ``pipper.json`` (the 0.x private-dependency list)."""
+    config = project / "pipper.json"
+    if not config.exists():
+        return []
+    try:
+        data = json.loads(config.read_text())
+        deps = data.get("dependencies", []) if isinstance(data, dict) else None
+    except (ValueError, OSError) as exc:
+        raise PipperError(f"{config}: not valid JSON ({exc}); fix or remove it") from None
+    if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
+        raise PipperError(f"{config}: 'dependencies' must be a list of strings like \"name:1.2.*\"")
+    return deps
+
+
+def build_wheel(project: Path, out_dir: Path, *, isolation: bool = True, verbose: bool = False) -> Path:
+    """Build one wheel from a PEP 517 project with the running interpreter.
+
+    The project is copied into a fresh temporary directory first, so a stale wheel in
+    ``dist/`` is never picked up and no ``build/`` or ``*.egg-info`` litter reaches the
+    source tree. pip does the PEP 517 work (it is present wherever pipper installs).
+    """
+    if not (project / "pyproject.toml").exists() and not (project / "setup.py").exists():
+        raise PipperError(f"{project}: no pyproject.toml or setup.py; pass a Python project directory or a .whl")
+    with tempfile.TemporaryDirectory(prefix="pipper-build-") as tmp:
+        source = Path(tmp, "src")
+        shutil.copytree(project, source, ignore=_IGNORE, symlinks=True)
+        wheels = Path(tmp, "wheels")
+        command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-cache-dir", "--wheel-dir", str(wheels)]
+        if not isolation:
+            command.append("--no-build-isolation")
+        if not verbose:
+            command.append("-q")
+        command.append(str(source))
+        result = subprocess.run(command, capture_output=not verbose, text=True, check=False)
+        if result.returncode != 0:
+            output = (result.stderr or result.stdout or "").strip().splitlines()
+            reason = next((line.strip() for line in reversed(output) if line.strip()), "see -v output")
+            raise PipperError(f"building a wheel from {project} failed: {reason} (run with -v for pip's output)")
+        built = sorted(wheels.glob("*.whl"))
+        if len(built) != 1:
+            raise PipperError(f"building {project} produced {len(built)} wheels, expected one")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return Path(shutil.copy2(built[0], out_dir / built[0].name))
+
+
+def make_bundle(source: Path, out_dir: Path, *, isolation: bool = True, verbose: bool = False) -> tuple[Path, BundleMeta]:
+    """Bundle a project directory (built with pip) or an existing wheel file."""
+    with tempfile.TemporaryDirectory(prefix="pipper-bundle-") as tmp:
+        dependencies: list[str] = []
+        if source.is_file() and source.suffix == ".whl":
+            wheel_path = source
+        elif source.is_dir():
+            dependencies = read_pipper_json(source)
+            wheel_path = build_wheel(source, Path(tmp), isolation=isolation, verbose=verbose)
+        else:
+            raise PipperError(f"{source}: not a project directory or a .whl file")
+        meta = meta_for(inspect_wheel(wheel_path), dependencies)
+        return write_bundle(wheel_path, meta, out_dir), meta
+
+

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from cleo.helpers import argument, option
+
+from .base import PipperCommand, repository_options
+
+
+class DownloadCommand(PipperCommand):
+    name = "download"
+    description = "Download private packages (and their private dependencies) as .pipper bundles."
+    arguments = [argument("packages", "NAME[:SPEC] or PEP 508 specs, e.g. foo, foo:1.2.*, 'foo>=1,<2'.", optional=True, multiple=True)]
+    options = [
+        *repository_options(),
+        option("directory", "d", "Where to save the files.", flag=False, default="."),
+        option("input", "i", "Read specs from a pipper.json-style file.", flag=False),
+        option("extract", "e", "Save the wheel and its metadata JSON instead of a bundle."),
+        option("no-deps", None, "Do not download private dependencies."),
+        option("pre", None, "Consider pre-releases."),
+        option("json", None, "Print what was saved as JSON."),
+    ]
+    help = """Every file is verified by sha256 before it is given its final name.
+
+  pipper download foo:1.2.* -b s3://my-bucket/pypi -d ./bundles
+  pipper download foo -e -d ./wheels      # the wheel and foo-1.2.0.json"""
+
+    def perform(self) -> int:
+        import json
+
+        from ..bundle import bundle_name, write_bundle
+        from ..install import fetch, plan, resolve
+        from ..resolve import Resolution
+        from ..specs import parse_specs
+
+        specs = parse_specs(self.requested())
+        repo = self.repository()
+        if self.option("no-deps"):
+            from ..repository import select
+
+            chosen = {s.name: select(repo.require_index(s.name), s, pre=self.option("pre")) for s in specs}
+            resolution = Resolution(chosen)
+        else:
+            resolution = resolve(repo, specs, pre=self.option("pre"))
+        steps = plan(resolution, source=str(repo.location), target=Path("/nonexistent"))
+        fetch(repo, steps, lambda r: self.transfer_progress(r.meta.size, f"downloading {r.meta.wheel_name}"))
+        out = Path(self.option("directory"))
+        out.mkdir(parents=True, exist_ok=True)
+        saved = []
+        for step in steps:
+            assert step.wheel is not None
+            if self.option("extract"):
+                import shutil
+
+                wheel = out / step.release.meta.wheel_name
+                tmp = out / f".pipper-tmp-{wheel.name}"
+                shutil.copyfile(step.wheel, tmp)
+                tmp.replace(wheel)
+                meta_path = out / f"{step.release.project}-{step.version}.json"
+                meta_path.write_text(json.dumps(step.release.meta.to_json(), indent=2, sort_keys=True) + "\n")
+                saved += [str(wheel), str(meta_path)]
+            else:
+                saved.append(str(write_bundle(step.wheel, step.release.meta, out)))
+                assert saved[-1].endswith(bundle_name(step.release.meta))
+        if self.option("json"):
+            self.emit_json({"saved": saved})
+        else:
+            for path in saved:
+                self.line(f"Saved {path}")
+        return 0

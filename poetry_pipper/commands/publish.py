@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from cleo.helpers import argument, option
+
+from ..errors import PipperError
+from .base import PipperCommand, repository_options
+
+
+def newest_bundle(directory: Path) -> Path:
+    bundles = [p for p in directory.glob("*.pipper") if p.is_file()]
+    if not bundles:
+        raise PipperError(f"no .pipper bundle in {directory}: run `pipper bundle` first, or pass a file")
+    return max(bundles, key=lambda p: (p.stat().st_mtime_ns, p.name))
+
+
+class PublishCommand(PipperCommand):
+    name = "publish"
+    description = "Publish a .pipper bundle (or a wheel) to the repository."
+    arguments = [argument("file", "A .pipper bundle, a .whl, or a directory (its newest .pipper is used).", optional=True, default=".")]
+    options = [
+        *repository_options(),
+        option("force", "f", "Replace a version that is already published with different content."),
+        option("json", None, "Print the result as JSON."),
+    ]
+    help = """Uploads the wheel, its PEP 658 metadata and a release record, then updates the
+package index and the PEP 503 simple pages. Publishing the same version with the same
+content again does nothing ("already published", exit 0); different content is refused
+unless -f/--force is given. Concurrent publishers never lose each other's versions.
+
+  pipper publish dist/ -b s3://my-bucket/pypi
+  pipper publish foo-1.0.0.pipper -b ./local-repo"""
+
+    def perform(self) -> int:
+        from ..bundle import make_bundle
+
+        source = Path(self.argument("file"))
+        if source.is_dir():
+            source = newest_bundle(source)
+        elif not source.exists():
+            raise PipperError(f"{source}: no such file or directory")
+        repo = self.repository()
+        progress = self.transfer_progress(source.stat().st_size, f"uploading {source.name}")
+        if source.suffix == ".whl":
+            import tempfile
+
+            with tempfile.TemporaryDirectory(prefix="pipper-") as tmp:
+                source, _ = make_bundle(source, Path(tmp))
+                result = repo.publish(source, force=self.option("force"), progress=progress)
+        else:
+            result = repo.publish(source, force=self.option("force"), progress=progress)
+        if progress:
+            progress.finish()
+        meta = result.release.meta
+        if self.option("json"):
+            self.emit_json({"name": meta.name, "version": meta.version, "sha256": meta.sha256,
+                            "status": result.status, "url": result.url})
+        elif result.status == "already published":
+            self.line(f"{meta.name} {meta.version} already published (same sha256); nothing to do")
+        else:
+            self.line(f"{result.status.capitalize()} <info>{meta.name} {meta.version}</info> to {repo.location}")
+        return 0

@@ -1,0 +1,189 @@
+"""Install planning and execution: resolve the private closure, fetch wheels, run pip once.
+
+Private releases are passed to pip as wheel files, so pip can only take those names from
+the files given and never from a public index (no dependency confusion); public
+dependencies are resolved by pip from the user's normal configuration.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import subprocess
+import sys
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from .bundle import inspect_wheel, meta_for, read_bundle
+from .cache import cached_wheel, wheel_dir
+from .errors import PipperError
+from .index import Release
+from .repository import Repository
+from .resolve import Resolution, Resolver
+from .specs import PackageSpec
+from .storage import Progress
+
+WORKERS = 8
+
+
+@dataclass
+class Step:
+    """One private package in the plan."""
+
+    release: Release
+    action: str  # "install", "upgrade", "keep"
+    installed: Version | None
+    source: str
+    wheel: Path | None = None
+
+    @property
+    def name(self) -> str:
+        return self.release.meta.name
+
+    @property
+    def version(self) -> str:
+        return self.release.meta.version
+
+
+def installed_version(name: str, target: Path | None = None) -> Version | None:
+    """The version installed in this interpreter (or in ``--target`` DIR), if any."""
+    wanted = canonicalize_name(name)
+    dists = importlib.metadata.distributions(path=[str(target)]) if target else importlib.metadata.distributions()
+    for dist in dists:
+        if canonicalize_name(dist.metadata["Name"] or "") == wanted:
+            try:
+                return Version(dist.version)
+            except InvalidVersion:
+                return None
+    return None
+
+
+def local_release(path: Path, workdir: Path) -> tuple[Release, Path]:
+    """A ``.pipper`` bundle or a ``.whl`` given on the command line, checked and unpacked."""
+    if path.suffix == ".whl":
+        if not path.is_file():
+            raise PipperError(f"{path}: no such wheel file")
+        wheel = inspect_wheel(path)
+        return Release(meta_for(wheel), ""), path
+    meta, wheel_path = read_bundle(path, workdir)
+    return Release(meta, ""), wheel_path
+
+
+def resolve(
+    repo: Repository | None,
+    specs: list[PackageSpec],
+    *,
+    pre: bool = False,
+    local: dict[str, Release] | None = None,
+) -> Resolution:
+    def load(name: str):  # type: ignore[no-untyped-def]
+        return repo.package_index(name) if repo is not None else None
+
+    extras = {s.name: set(extras) for s, extras in ((s, _extras(s)) for s in specs)}
+    return Resolver(load, pre=pre, fixed=local).resolve(specs, extras)
+
+
+def _extras(spec: PackageSpec) -> set[str]:
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        return set(Requirement(spec.text).extras) if spec.text and ":" not in spec.text else set()
+    except InvalidRequirement:
+        return set()
+
+
+def plan(
+    resolution: Resolution,
+    *,
+    source: str,
+    upgrade: bool = False,
+    target: Path | None = None,
+    local_wheels: dict[str, Path] | None = None,
+) -> list[Step]:
+    local_wheels = local_wheels or {}
+    steps = []
+    for release in resolution.ordered():
+        name = release.project
+        installed = installed_version(name, target)
+        combined = SpecifierSet()
+        for constraint in resolution.constraints.get(name, []):
+            combined &= constraint.specifier
+        if installed is not None and installed == release.version:
+            action = "keep"
+        elif installed is not None and not upgrade and name not in local_wheels and combined.contains(installed, prereleases=True):
+            action = "keep"
+        elif installed is None:
+            action = "install"
+        else:
+            action = "upgrade"
+        where = str(local_wheels[name]) if name in local_wheels else source
+        steps.append(Step(release, action, installed, where, local_wheels.get(name)))
+    return steps
+
+
+def fetch(
+    repo: Repository | None,
+    steps: Iterable[Step],
+    progress: Callable[[Release], Progress | None] | None = None,
+    *,
+    counter: Callable[[Release, bool], None] | None = None,
+) -> None:
+    """Make sure every step that needs a wheel has one: cache first, else one GET each, in parallel."""
+    todo: list[Step] = []
+    for step in steps:
+        if step.wheel is not None or step.action == "keep":
+            continue
+        cached = cached_wheel(step.release)
+        if counter:
+            counter(step.release, cached is not None)
+        if cached is not None:
+            step.wheel = cached
+        else:
+            todo.append(step)
+    if not todo:
+        return
+    if repo is None:
+        raise PipperError("no repository to download from: pass -b or -r")
+
+    def get(step: Step) -> Path:
+        callback = progress(step.release) if progress else None
+        return repo.fetch(step.release, wheel_dir(step.release), progress=callback)
+
+    with ThreadPoolExecutor(max_workers=min(WORKERS, len(todo))) as pool:
+        for step, path in zip(todo, pool.map(get, todo), strict=True):
+            step.wheel = path
+
+
+def pip_install(
+    wheels: list[Path],
+    *,
+    target: Path | None = None,
+    user: bool = False,
+    verbose: bool = False,
+    extra: Iterable[str] = (),
+) -> str:
+    """Run one pip process on the private wheels; pip resolves the public dependencies."""
+    command = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
+    if target is not None:
+        command += ["--target", str(target)]
+    if user:
+        command.append("--user")
+    command += list(extra)
+    command += [str(w) for w in wheels]
+    if verbose:
+        result = subprocess.run(command, check=False)
+        output = ""
+    else:
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        output = result.stdout
+    if result.returncode != 0:
+        lines = [line.strip() for line in (result.stderr or "").splitlines() if line.strip()]
+        errors = [line for line in lines if line.startswith("ERROR")] or lines[-1:]
+        reason = " ".join(errors) if errors else f"exit code {result.returncode}"
+        raise PipperError(f"pip failed: {reason}")
+    return output

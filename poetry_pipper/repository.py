@@ -1,0 +1,321 @@
+"""Reading and writing a repository in the on-bucket format of :mod:`poetry_pipper.index`.
+
+Publishing is a short protocol whose commit point is the creation of the release record:
+
+1. upload the wheel and its PEP 658 sidecar under ``files/<sha256>/`` (content-addressed,
+   so a loser of a race never overwrites the winner's bytes);
+2. create ``releases/<version>.json`` with ``If-None-Match: *``: exactly one publisher
+   of a version wins, the others are told it is already published;
+3. merge the release into ``packages/<name>/index.json`` by compare-and-swap
+   (``If-Match``), retrying on conflict. Every merge also adds any release record the
+   index lacks, so a publisher that died after step 2, or a server that ignored a
+   condition, is healed by the next publish (and always by ``reindex``);
+4. rewrite the derived PEP 503 pages from the index that is current afterwards.
+
+Readers only ever read the index, so nothing half-published is visible.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import random
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TypeVar
+
+from packaging.utils import canonicalize_name
+
+from .bundle import BundleMeta, inspect_wheel, meta_for, read_bundle, sha256_file
+from .errors import AlreadyPublished, IntegrityError, NotFound, PreconditionFailed, StorageError
+from .index import (
+    HTML_TYPE,
+    JSON_TYPE,
+    ROOT_INDEX,
+    SIMPLE_ROOT,
+    PackageIndex,
+    Release,
+    RootIndex,
+    index_key,
+    release_key,
+    releases_prefix,
+    render_simple_page,
+    render_simple_root,
+    simple_key,
+)
+from .specs import PackageSpec
+from .storage import Progress, Storage
+
+MAX_CAS_ATTEMPTS = 50
+T = TypeVar("T", PackageIndex, RootIndex)
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    release: Release
+    status: str  # "published", "already published" or "replaced"
+    url: str
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(random.uniform(0.01, 0.05) * min(attempt + 1, 10))
+
+
+class Repository:
+    """A repository root behind a :class:`~poetry_pipper.storage.Storage`."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self.location = storage.location
+
+    # -- reading -------------------------------------------------------------------------
+
+    def package_index(self, name: str) -> PackageIndex | None:
+        """The package's index, in one GET; None if the package was never published."""
+        key = index_key(canonicalize_name(name))
+        blob = self.storage.get(key)
+        return PackageIndex.from_bytes(blob.data, self.location.key_url(key)) if blob else None
+
+    def require_index(self, name: str) -> PackageIndex:
+        index = self.package_index(name)
+        if index is None:
+            raise NotFound(
+                f"package {name!r} not found in {self.location}: check the name, or publish it first"
+            )
+        return index
+
+    def packages(self) -> RootIndex:
+        blob = self.storage.get(ROOT_INDEX)
+        return RootIndex.from_bytes(blob.data, self.location.key_url(ROOT_INDEX)) if blob else RootIndex()
+
+    def fetch(self, release: Release, dest_dir: Path, *, progress: Progress | None = None) -> Path:
+        """Download a release's wheel into ``dest_dir``, verified by sha256 before it gets its name."""
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        final = dest_dir / release.meta.wheel_name
+        with tempfile.NamedTemporaryFile(dir=dest_dir, prefix=".pipper-tmp-", delete=False) as handle:
+            tmp = Path(handle.name)
+        try:
+            self.storage.download(release.key, tmp, progress=progress)
+            actual = sha256_file(tmp)
+            if actual != release.meta.sha256:
+                raise IntegrityError(
+                    f"hash mismatch for {release.meta.wheel_name} from {self.location}: expected sha256"
+                    f" {release.meta.sha256[:16]}..., got {actual[:16]}...; nothing was installed, retry or"
+                    " run `pipper verify`"
+                )
+            tmp.replace(final)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return final
+
+    # -- publishing ----------------------------------------------------------------------
+
+    def publish(self, bundle: Path, *, force: bool = False, progress: Progress | None = None) -> PublishResult:
+        with tempfile.TemporaryDirectory(prefix="pipper-publish-") as tmp:
+            meta, wheel_path = read_bundle(bundle, Path(tmp))
+            return self.publish_wheel(wheel_path, meta.dependencies, force=force, progress=progress)
+
+    def publish_wheel(
+        self,
+        wheel_path: Path,
+        dependencies: list[str],
+        *,
+        force: bool = False,
+        progress: Progress | None = None,
+    ) -> PublishResult:
+        wheel = inspect_wheel(wheel_path)
+        meta = meta_for(wheel, dependencies)
+        release = Release(meta, hashlib.sha256(wheel.metadata).hexdigest(), published=_now())
+        name, version = meta.project, meta.version
+        record_key = release_key(name, version)
+        url = self.storage.url_for(release.key)
+
+        existing_blob = self.storage.get(record_key)
+        existing = Release.from_record(existing_blob.data, record_key) if existing_blob else None
+        if existing is not None and existing.meta.sha256 == meta.sha256:
+            # Same content: finish whatever an earlier publisher may have left undone.
+            index = self.package_index(name)
+            if index is None or index.get(version) is None:
+                self._commit_index(existing)
+            return PublishResult(existing, "already published", url)
+        if existing is not None and not force:
+            raise self._conflict(existing, meta)
+
+        self.storage.upload(release.key, wheel_path, size=meta.size, progress=progress)
+        self.storage.put(release.metadata_key, wheel.metadata, content_type="text/plain")
+        try:
+            if existing_blob is None:
+                self.storage.put(record_key, release.record_bytes(), content_type=JSON_TYPE, if_none_match=True)
+            else:
+                self.storage.put(record_key, release.record_bytes(), content_type=JSON_TYPE, if_match=existing_blob.etag)
+        except PreconditionFailed:
+            winner_blob = self.storage.get(record_key)
+            winner = Release.from_record(winner_blob.data, record_key) if winner_blob else None
+            if winner is not None and winner.meta.sha256 == meta.sha256:
+                self._commit_index(winner)
+                return PublishResult(winner, "already published", url)
+            self._discard(release)
+            if winner is None:
+                raise StorageError(f"{name} {version} changed while publishing; run the command again") from None
+            raise self._conflict(winner, meta) from None
+        # A server that ignores conditional writes may have let another publisher overwrite us.
+        stored = self.storage.get(record_key)
+        if stored is None or Release.from_record(stored.data, record_key).meta.sha256 != meta.sha256:
+            raise AlreadyPublished(
+                f"{name} {version} was published concurrently by someone else: the server ignored the"
+                " conditional write; check with `pipper info` and `pipper verify`"
+            )
+        self._commit_index(release)
+        if existing is not None and existing.meta.sha256 != meta.sha256:
+            self._discard(existing)
+            return PublishResult(release, "replaced", url)
+        return PublishResult(release, "published", url)
+
+    def _conflict(self, existing: Release, meta: BundleMeta) -> AlreadyPublished:
+        return AlreadyPublished(
+            f"{meta.name} {meta.version} is already published with different content (sha256"
+            f" {existing.meta.sha256[:12]}..., yours {meta.sha256[:12]}...): bump the version, or pass"
+            " -f/--force to replace it"
+        )
+
+    def _discard(self, release: Release) -> None:
+        for key in (release.metadata_key, release.key):
+            try:
+                self.storage.delete(key)
+            except StorageError:
+                pass  # an orphan under files/<sha256>/ is harmless; `pipper verify` lists it
+
+    def _commit_index(self, release: Release) -> PackageIndex:
+        name = release.project
+        ikey = index_key(name)
+
+        def merge(index: PackageIndex) -> bool:
+            changed = index.add(release)
+            return self._heal(index) or changed
+
+        index, etag, changed = self._cas(ikey, lambda d: PackageIndex.from_bytes(d, self.location.key_url(ikey)),
+                                         lambda: PackageIndex.empty(release.meta.name), merge)
+        if changed:
+            self._mirror(simple_key(name), ikey, index, etag,
+                         lambda d: PackageIndex.from_bytes(d, ikey), render_simple_page)
+        self._register(name, release.meta.name)
+        return index
+
+    def _heal(self, index: PackageIndex) -> bool:
+        """Add release records that the index lacks (left by a crash, or a non-conditional server)."""
+        changed = False
+        prefix = releases_prefix(index.name)
+        for key in self.storage.list(prefix):
+            version = key[len(prefix):].removesuffix(".json")
+            if version in index.releases or not key.endswith(".json"):
+                continue
+            blob = self.storage.get(key)
+            if blob is not None:
+                changed |= index.add(Release.from_record(blob.data, self.location.key_url(key)))
+        return changed
+
+    def _register(self, name: str, display_name: str) -> None:
+        def add(root: RootIndex) -> bool:
+            if root.packages.get(name) == display_name:
+                return False
+            root.packages[name] = display_name
+            return True
+
+        root, etag, changed = self._cas(ROOT_INDEX, lambda d: RootIndex.from_bytes(d, ROOT_INDEX), RootIndex, add)
+        if changed:
+            self._mirror(SIMPLE_ROOT, ROOT_INDEX, root, etag,
+                         lambda d: RootIndex.from_bytes(d, ROOT_INDEX), lambda r: render_simple_root(r.packages))
+
+    def _cas(
+        self,
+        key: str,
+        parse: Callable[[bytes], T],
+        empty: Callable[[], T],
+        mutate: Callable[[T], bool],
+    ) -> tuple[T, str, bool]:
+        """Read-modify-write ``key`` with compare-and-swap; retried until it wins."""
+        for attempt in range(MAX_CAS_ATTEMPTS):
+            blob = self.storage.get(key)
+            value = parse(blob.data) if blob else empty()
+            if not mutate(value):
+                return value, blob.etag if blob else "", False
+            try:
+                etag = self.storage.put(
+                    key, value.to_bytes(), content_type=JSON_TYPE,
+                    if_none_match=blob is None, if_match=blob.etag if blob else None,
+                )
+            except PreconditionFailed:
+                _backoff(attempt)
+                continue
+            return value, etag, True
+        raise StorageError(f"{self.location.key_url(key)} kept changing under concurrent writers; run the command again")
+
+    def _mirror(
+        self,
+        page_key: str,
+        source_key: str,
+        value: T,
+        etag: str,
+        parse: Callable[[bytes], T],
+        render: Callable[[T], bytes],
+    ) -> None:
+        """Write a derived page, then make sure it was derived from the newest source."""
+        for _attempt in range(MAX_CAS_ATTEMPTS):
+            self.storage.put(page_key, render(value), content_type=HTML_TYPE)
+            blob = self.storage.get(source_key)
+            if blob is None or blob.etag == etag:
+                return
+            value, etag = parse(blob.data), blob.etag
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def update_release(self, name: str, version: str, change: Callable[[Release], Release]) -> Release:
+        """Change a release record (yank state) by compare-and-swap, then merge it into the index."""
+        key = release_key(canonicalize_name(name), version)
+        for attempt in range(MAX_CAS_ATTEMPTS):
+            blob = self.storage.get(key)
+            if blob is None:
+                raise NotFound(f"{name} {version} is not published in {self.location}")
+            new = change(Release.from_record(blob.data, key))
+            try:
+                self.storage.put(key, new.record_bytes(), content_type=JSON_TYPE, if_match=blob.etag)
+            except PreconditionFailed:
+                _backoff(attempt)
+                continue
+            self._replace_in_index(new)
+            return new
+        raise StorageError(f"{key} kept changing; run the command again")
+
+    def _replace_in_index(self, release: Release) -> None:
+        ikey = index_key(release.project)
+        index, etag, changed = self._cas(
+            ikey, lambda d: PackageIndex.from_bytes(d, ikey), lambda: PackageIndex.empty(release.meta.name),
+            lambda index: index.add(release),
+        )
+        if changed:
+            self._mirror(simple_key(release.project), ikey, index, etag,
+                         lambda d: PackageIndex.from_bytes(d, ikey), render_simple_page)
+
+
+def select(index: PackageIndex, spec: PackageSpec, *, pre: bool = False) -> Release:
+    """The newest release the spec allows; yanked releases only when pinned exactly (PEP 592)."""
+    allowed = index.versions(include_yanked=spec.is_exact_pin())
+    chosen = spec.select(allowed, pre=pre)
+    if chosen is None:
+        available = ", ".join(str(v) for v in index.versions(include_yanked=False)[-8:]) or "none"
+        hint = " (pre-releases need --pre)" if any(v.is_prerelease for v in allowed) and not pre else ""
+        raise NotFound(
+            f"no version of {index.display_name} matches {spec.text or spec}{hint}; available: {available}"
+        )
+    return index.releases[str(chosen)]
+
+
+def with_yank(reason: str | None) -> Callable[[Release], Release]:
+    return lambda r: replace(r, yanked=reason is not None, yanked_reason=reason or "")

@@ -1,0 +1,261 @@
+"""S3 and S3-compatible storage through boto3.
+
+One boto3 client per (credentials, endpoint, region), shared across threads: clients are
+thread-safe, sessions are not, so sessions are only touched under a lock while building one.
+Retries use botocore's ``standard`` mode unless ``AWS_RETRY_MODE`` says ``adaptive``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import botocore.exceptions
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+
+from ..credentials import Credentials
+from ..errors import NotFound, PipperError, PreconditionFailed, StorageError
+from ..location import Location
+from . import Blob, Progress
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+_CLIENTS: dict[tuple[Any, ...], S3Client] = {}
+_LOCK = threading.Lock()
+_CHUNK = 1024 * 1024
+MULTIPART_THRESHOLD = 16 * 1024 * 1024
+MAX_POOL = 32
+
+
+def client_for(location: Location, credentials: Credentials) -> S3Client:
+    """The shared client for this identity and endpoint."""
+    cache_key = (credentials.cache_key, location.endpoint_url, location.region)
+    with _LOCK:
+        client = _CLIENTS.get(cache_key)
+        if client is None:
+            client = _new_client(location, credentials)
+            _CLIENTS[cache_key] = client
+        return client
+
+
+def _new_client(location: Location, credentials: Credentials) -> S3Client:
+    try:
+        session = boto3.session.Session(
+            aws_access_key_id=credentials.access_key_id,
+            aws_secret_access_key=credentials.secret_access_key,
+            aws_session_token=credentials.session_token,
+            profile_name=credentials.profile,
+        )
+    except botocore.exceptions.ProfileNotFound:
+        raise PipperError(
+            f"unknown AWS profile {credentials.profile!r}: check `aws configure list-profiles` or pass -c KEY SECRET"
+        ) from None
+    config = Config(
+        signature_version="s3v4",
+        retries={
+            "mode": os.environ.get("AWS_RETRY_MODE", "standard"),  # type: ignore[typeddict-item]
+            "total_max_attempts": int(os.environ.get("AWS_MAX_ATTEMPTS", "5")),
+        },
+        s3={"addressing_style": "path" if location.endpoint_url else "auto"},
+        max_pool_connections=MAX_POOL,
+        connect_timeout=10,
+        read_timeout=60,
+    )
+    region = location.region or session.region_name or "us-east-1"
+    return session.client("s3", endpoint_url=location.endpoint_url, region_name=region, config=config)
+
+
+def translate(exc: Exception, location: Location, key: str, action: str) -> PipperError:
+    """Turn a botocore failure into one line that says what to do."""
+    where = location.key_url(key) if key else location.url
+    if isinstance(exc, botocore.exceptions.NoCredentialsError | botocore.exceptions.PartialCredentialsError):
+        return StorageError(
+            "no credentials: pass -r/-p/-c or set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+        )
+    if isinstance(exc, botocore.exceptions.EndpointConnectionError | botocore.exceptions.ConnectTimeoutError):
+        endpoint = location.endpoint_url or "the AWS S3 endpoint"
+        return StorageError(f"cannot reach {endpoint} for {where}: check --endpoint-url/AWS_ENDPOINT_URL and the network")
+    if isinstance(exc, botocore.exceptions.ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code == "NoSuchBucket":
+            return StorageError(f"bucket {location.bucket!r} does not exist ({location.url}): check -b or create the bucket")
+        if code in ("AccessDenied", "403", "AllAccessDisabled") or status == 403 and code not in (
+            "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "RequestTimeTooSkewed"
+        ):
+            verb = {"read": "read", "write": "publish to", "list": "list", "delete": "delete from"}.get(action, action)
+            hint = " this identity may read but not publish" if action in ("write", "delete") else " check the IAM policy (docs/iam.md)"
+            return StorageError(f"AccessDenied on {where}: cannot {verb} it;{hint}")
+        if code in ("ExpiredToken", "TokenRefreshRequired", "ExpiredTokenException"):
+            return StorageError("expired credentials: the session token has expired; refresh it (e.g. `aws sso login`) and retry")
+        if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken"):
+            return StorageError(f"credentials rejected by S3 ({code}) for {where}: check the key id and secret, or the profile")
+        if code in ("PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException"):
+            return StorageError(f"bucket {location.bucket!r} is in another region ({code}): pass --region")
+        message = str(error.get("Message", "")) or code
+        return StorageError(f"S3 refused to {action} {where}: {code}: {message}")
+    if isinstance(exc, botocore.exceptions.ProfileNotFound):
+        return PipperError(f"{exc}: check `aws configure list-profiles` or pass -c KEY SECRET")
+    if isinstance(exc, botocore.exceptions.BotoCoreError):
+        return StorageError(f"S3 request for {where} failed: {exc}")
+    raise exc
+
+
+def _code(exc: botocore.exceptions.ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+_RETRYABLE_STREAM = (
+    botocore.exceptions.ResponseStreamingError,
+    botocore.exceptions.ReadTimeoutError,
+    botocore.exceptions.IncompleteReadError,
+    ConnectionError,
+)
+
+
+class S3Storage:
+    def __init__(self, location: Location, credentials: Credentials | None = None) -> None:
+        assert location.bucket is not None
+        self.location = location
+        self.credentials = credentials or Credentials()
+        self.bucket = location.bucket
+        self._client: S3Client | None = None
+
+    @property
+    def client(self) -> S3Client:
+        if self._client is None:
+            try:
+                self._client = client_for(self.location, self.credentials)
+            except botocore.exceptions.BotoCoreError as exc:
+                raise translate(exc, self.location, "", "connect") from None
+        return self._client
+
+    def _key(self, key: str) -> str:
+        return f"{self.location.prefix}/{key}" if self.location.prefix else key
+
+    def get(self, key: str) -> Blob | None:
+        for attempt in range(3):
+            try:
+                response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+                return Blob(response["Body"].read(), response["ETag"])
+            except botocore.exceptions.ClientError as exc:
+                if _code(exc) in ("NoSuchKey", "404"):
+                    return None
+                raise translate(exc, self.location, key, "read") from None
+            except _RETRYABLE_STREAM:
+                if attempt == 2:
+                    raise StorageError(f"reading {self.location.key_url(key)} kept failing mid-transfer: retry later") from None
+            except botocore.exceptions.BotoCoreError as exc:
+                raise translate(exc, self.location, key, "read") from None
+        raise AssertionError("unreachable")
+
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        content_type: str = "application/octet-stream",
+        if_none_match: bool = False,
+        if_match: str | None = None,
+    ) -> str:
+        extra: dict[str, Any] = {}
+        if if_none_match:
+            extra["IfNoneMatch"] = "*"
+        if if_match is not None:
+            extra["IfMatch"] = if_match
+        try:
+            response = self.client.put_object(
+                Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type, **extra
+            )
+        except botocore.exceptions.ClientError as exc:
+            if _code(exc) in ("PreconditionFailed", "ConditionalRequestConflict", "412"):
+                raise PreconditionFailed(key) from None
+            if if_match is not None and _code(exc) in ("NoSuchKey", "404"):
+                raise PreconditionFailed(key) from None
+            raise translate(exc, self.location, key, "write") from None
+        except botocore.exceptions.BotoCoreError as exc:
+            raise translate(exc, self.location, key, "write") from None
+        return response["ETag"]
+
+    def upload(self, key: str, path: Path, *, size: int, progress: Progress | None = None) -> None:
+        config = TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=MULTIPART_THRESHOLD, max_concurrency=8)
+        try:
+            self.client.upload_file(str(path), self.bucket, self._key(key), Config=config, Callback=progress)
+        except botocore.exceptions.ClientError as exc:
+            raise translate(exc, self.location, key, "write") from None
+        except boto3.exceptions.S3UploadFailedError as exc:
+            cause = exc.__context__
+            if isinstance(cause, botocore.exceptions.ClientError | botocore.exceptions.BotoCoreError):
+                raise translate(cause, self.location, key, "write") from None
+            raise StorageError(f"upload of {self.location.key_url(key)} failed: {exc}") from None
+        except botocore.exceptions.BotoCoreError as exc:
+            raise translate(exc, self.location, key, "write") from None
+
+    def download(self, key: str, dest: Path, *, progress: Progress | None = None) -> None:
+        for attempt in range(3):
+            try:
+                response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+                with open(dest, "wb") as out:
+                    for chunk in response["Body"].iter_chunks(_CHUNK):
+                        out.write(chunk)
+                        if progress:
+                            progress(len(chunk))
+                return
+            except botocore.exceptions.ClientError as exc:
+                if _code(exc) in ("NoSuchKey", "404"):
+                    raise NotFound(f"{self.location.key_url(key)} does not exist") from None
+                raise translate(exc, self.location, key, "read") from None
+            except _RETRYABLE_STREAM:
+                if attempt == 2:
+                    raise StorageError(f"download of {self.location.key_url(key)} kept failing mid-transfer: retry later") from None
+            except botocore.exceptions.BotoCoreError as exc:
+                raise translate(exc, self.location, key, "read") from None
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+            return True
+        except botocore.exceptions.ClientError as exc:
+            if _code(exc) in ("NoSuchKey", "404", "NotFound"):
+                return False
+            raise translate(exc, self.location, key, "read") from None
+        except botocore.exceptions.BotoCoreError as exc:
+            raise translate(exc, self.location, key, "read") from None
+
+    def list(self, prefix: str) -> Iterator[str]:
+        root = self._key("")
+        try:
+            paginator = self.client.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
+                for item in page.get("Contents", []):
+                    yield item["Key"][len(root):]
+        except botocore.exceptions.ClientError as exc:
+            raise translate(exc, self.location, prefix, "list") from None
+        except botocore.exceptions.BotoCoreError as exc:
+            raise translate(exc, self.location, prefix, "list") from None
+
+    def delete(self, key: str) -> None:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        except botocore.exceptions.ClientError as exc:
+            raise translate(exc, self.location, key, "delete") from None
+        except botocore.exceptions.BotoCoreError as exc:
+            raise translate(exc, self.location, key, "delete") from None
+
+    def url_for(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self._key(key)}"
+
+    def presign(self, key: str, expires_in: int) -> str:
+        try:
+            return self.client.generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": self._key(key)}, ExpiresIn=expires_in
+            )
+        except botocore.exceptions.BotoCoreError as exc:
+            raise translate(exc, self.location, key, "presign") from None
