@@ -112,7 +112,7 @@ class PipperCommand(Command):
 
     def transfer_progress(self, total: int, label: str) -> _Progress | None:
         """A thread-safe progress callback for transfers over 1 MB (boto3 calls it from threads)."""
-        if total <= PROGRESS_THRESHOLD or self.io.is_quiet():
+        if total <= PROGRESS_THRESHOLD or self.io.error_output.is_quiet():
             return None
         from cleo.ui.progress_bar import ProgressBar
 
