@@ -84,7 +84,7 @@ def resolve(
     def load(name: str):  # type: ignore[no-untyped-def]
         return repo.package_index(name) if repo is not None else None
 
-    extras = {s.name: set(extras) for s, extras in ((s, _extras(s)) for s in specs)}
+    extras: dict[str, set[str]] = {s.name: _extras(s) for s in specs}
     return Resolver(load, pre=pre, fixed=local).resolve(specs, extras)
 
 
@@ -113,10 +113,11 @@ def plan(
         combined = SpecifierSet()
         for constraint in resolution.constraints.get(name, []):
             combined &= constraint.specifier
+        satisfied = installed is not None and combined.contains(installed, prereleases=True)
         if installed is not None and installed == release.version:
             action = "keep"
-        elif installed is not None and not upgrade and name not in local_wheels and combined.contains(installed, prereleases=True):
-            action = "keep"
+        elif installed is not None and satisfied and name not in local_wheels and (not upgrade or installed >= release.version):
+            action = "keep"  # as pip -U: never downgrade what already satisfies the request
         elif installed is None:
             action = "install"
         else:
@@ -175,12 +176,9 @@ def pip_install(
         command.append("--user")
     command += list(extra)
     command += [str(w) for w in wheels]
-    if verbose:
-        result = subprocess.run(command, check=False)
-        output = ""
-    else:
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
-        output = result.stdout
+    # With -v pip talks straight to the terminal; otherwise its output is kept for the summary.
+    result = subprocess.run(command, capture_output=not verbose, text=True, check=False)
+    output = result.stdout or ""
     if result.returncode != 0:
         lines = [line.strip() for line in (result.stderr or "").splitlines() if line.strip()]
         errors = [line for line in lines if line.startswith("ERROR")] or lines[-1:]

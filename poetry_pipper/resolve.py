@@ -57,8 +57,8 @@ class Resolution:
 
 def release_requirements(release: Release, extras: Iterable[str] = ()) -> list[tuple[str, SpecifierSet, str]]:
     """(name, specifier, text) for every dependency of a release that applies here."""
-    env: dict[str, str] = dict(default_environment())
-    wanted = [""] + sorted(extras)
+    env: dict[str, str] = {k: str(v) for k, v in default_environment().items()}
+    wanted = ["", *sorted(extras)]
     found: list[tuple[str, SpecifierSet, str]] = []
     for text in release.meta.requires_dist:
         try:

@@ -66,7 +66,7 @@ class S3Server:
 def start_moto(tmp: Path, env: dict[str, str] | None = None) -> S3Server:
     port = free_port()
     log_path = tmp / f"moto-{port}.log"
-    log = open(log_path, "wb")
+    log = open(log_path, "wb")  # noqa: SIM115 - the server process writes to it until it stops
     proc = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=log,
@@ -191,6 +191,8 @@ def public_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PublicInd
     _wait_http(f"http://127.0.0.1:{port}/", proc)
     make_dir = tmp_path_factory.mktemp("public-wheels")
     index.add(make_wheel(make_dir, "tinypublic", "1.0.0", body="def hello():\n    return 'public hello'\n"))
+    # A public package squatting on a private name, with a higher version (dependency confusion).
+    index.add(make_wheel(make_dir, "squatted", "99.0.0", body="SOURCE = 'PUBLIC INDEX'\n"))
     yield index
     stop(proc)
 

@@ -40,7 +40,7 @@ def make_wheel(
     dist = re.sub(r"[-_.]+", "_", name).lower()
     module = dist
     info = f"{dist}-{version}.dist-info"
-    metadata = [f"Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}", f"Summary: test package {name}"]
+    metadata = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}", f"Summary: test package {name}"]
     if requires_python:
         metadata.append(f"Requires-Python: {requires_python}")
     metadata += [f"Requires-Dist: {r}" for r in requires or []]
@@ -132,6 +132,7 @@ class AccessLog:
 
     def all(self) -> list[Request]:
         text = self.path.read_text(errors="replace") if self.path.exists() else ""
+        text = re.sub(r"\x1b\[[0-9;]*m", "", text)  # werkzeug colours non-2xx lines
         return [Request(m[1], m[2], int(m[3])) for m in _LOG_LINE.finditer(text)]
 
     def mark(self) -> None:

@@ -109,7 +109,7 @@ def test_seed_comparison_equals_pep440(pool, rel, op, pre) -> None:  # type: ign
 def test_seed_wildcards_equal_pep440(pool, rel, keep, pre) -> None:  # type: ignore[no-untyped-def]
     fixed = [str(p) for p in rel[:keep]]
     seed_text = ".".join(fixed + ["*"] * (3 - keep)) if keep < 3 else ".".join(fixed)
-    pep_text = ".".join(fixed + ["*"]) if keep < 3 else ".".join(fixed)
+    pep_text = ".".join([*fixed, "*"]) if keep < 3 else ".".join(fixed)
     seed = parse_spec(f"foo:{seed_text}")
     reference = SpecifierSet(f"=={pep_text}")
     expected = max(reference.filter(pool, prereleases=pre or bool(reference.prereleases)), default=None)

@@ -29,6 +29,7 @@ class DownloadCommand(PipperCommand):
         import json
 
         from ..bundle import bundle_name, write_bundle
+        from ..index import Release
         from ..install import fetch, plan, resolve
         from ..resolve import Resolution
         from ..specs import parse_specs
@@ -38,7 +39,7 @@ class DownloadCommand(PipperCommand):
         if self.option("no-deps"):
             from ..repository import select
 
-            chosen = {s.name: select(repo.require_index(s.name), s, pre=self.option("pre")) for s in specs}
+            chosen: dict[str, Release] = {s.name: select(repo.require_index(s.name), s, pre=self.option("pre")) for s in specs}
             resolution = Resolution(chosen)
         else:
             resolution = resolve(repo, specs, pre=self.option("pre"))

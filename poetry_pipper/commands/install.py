@@ -35,7 +35,7 @@ pip configuration.
 
     def perform(self) -> int:
         from ..install import fetch, local_release, pip_install, plan, resolve
-        from ..specs import parse_specs
+        from ..specs import PackageSpec, normalize_name, parse_specs
 
         items = self.requested(default_file=True)
         files = [i for i in items if i.endswith((".pipper", ".whl"))]
@@ -53,9 +53,7 @@ pip configuration.
                 local[release.project] = release
                 local_wheels[release.project] = wheel
             specs = parse_specs(names)
-            from ..specs import PackageSpec
-
-            specs += [PackageSpec(name, text=str(local_wheels[name])) for name in local]
+            specs += [PackageSpec(normalize_name(name), text=str(local_wheels[name])) for name in local]
             needs_repo = bool(names) or any(
                 True for r in local.values() if r.meta.requires_dist or r.meta.dependencies
             )

@@ -11,7 +11,6 @@ import contextlib
 import fcntl
 import hashlib
 import os
-
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path

@@ -11,7 +11,7 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 import botocore.exceptions
@@ -58,10 +58,13 @@ def _new_client(location: Location, credentials: Credentials) -> S3Client:
         ) from None
     config = Config(
         signature_version="s3v4",
-        retries={
-            "mode": os.environ.get("AWS_RETRY_MODE", "standard"),  # type: ignore[typeddict-item]
-            "total_max_attempts": int(os.environ.get("AWS_MAX_ATTEMPTS", "5")),
-        },
+        retries=cast(
+            "Any",
+            {
+                "mode": os.environ.get("AWS_RETRY_MODE", "standard"),
+                "total_max_attempts": int(os.environ.get("AWS_MAX_ATTEMPTS", "5")),
+            },
+        ),
         s3={"addressing_style": "path" if location.endpoint_url else "auto"},
         max_pool_connections=MAX_POOL,
         connect_timeout=10,
@@ -87,9 +90,9 @@ def translate(exc: Exception, location: Location, key: str, action: str) -> Pipp
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         if code == "NoSuchBucket":
             return StorageError(f"bucket {location.bucket!r} does not exist ({location.url}): check -b or create the bucket")
-        if code in ("AccessDenied", "403", "AllAccessDisabled") or status == 403 and code not in (
+        if code in ("AccessDenied", "403", "AllAccessDisabled") or (status == 403 and code not in (
             "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "RequestTimeTooSkewed"
-        ):
+        )):
             verb = {"read": "read", "write": "publish to", "list": "list", "delete": "delete from"}.get(action, action)
             hint = " this identity may read but not publish" if action in ("write", "delete") else " check the IAM policy (docs/iam.md)"
             return StorageError(f"AccessDenied on {where}: cannot {verb} it;{hint}")
