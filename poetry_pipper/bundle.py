@@ -314,6 +314,22 @@ def read_pipper_json(project: Path) -> list[str]:
     return deps
 
 
+_GENERIC_PIP_ERRORS = ("subprocess-exited-with-error", "metadata-generation-failed", "failed-wheel-build")
+
+
+def _build_failure_reason(output: str) -> str:
+    """The most specific error line pip or the backend printed."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    errors = [
+        line for line in lines
+        if line.lower().startswith(("error:", "modulenotfounderror", "backendunavailable"))
+        and not any(g in line for g in _GENERIC_PIP_ERRORS)
+    ]
+    if errors:
+        return errors[0]
+    return lines[-1] if lines else "no output"
+
+
 def build_wheel(project: Path, out_dir: Path, *, isolation: bool = True, verbose: bool = False) -> Path:
     """Build one wheel from a PEP 517 project with the running interpreter.
 
@@ -335,8 +351,7 @@ def build_wheel(project: Path, out_dir: Path, *, isolation: bool = True, verbose
         command.append(str(source))
         result = subprocess.run(command, capture_output=not verbose, text=True, check=False)
         if result.returncode != 0:
-            output = (result.stderr or result.stdout or "").strip().splitlines()
-            reason = next((line.strip() for line in reversed(output) if line.strip()), "see -v output")
+            reason = _build_failure_reason(f"{result.stdout}\n{result.stderr}")
             raise PipperError(f"building a wheel from {project} failed: {reason} (run with -v for pip's output)")
         built = sorted(wheels.glob("*.whl"))
         if len(built) != 1:
