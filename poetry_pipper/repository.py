@@ -196,7 +196,11 @@ class Repository:
         name = release.project
         ikey = index_key(name)
 
+        first_release = False
+
         def merge(index: PackageIndex) -> bool:
+            nonlocal first_release
+            first_release = not index.releases
             changed = index.add(release)
             return self._heal(index) or changed
 
@@ -205,7 +209,9 @@ class Repository:
         if changed:
             self._mirror(simple_key(name), ikey, index, etag,
                          lambda d: PackageIndex.from_bytes(d, ikey), render_simple_page)
-        self._register(name, release.meta.name)
+        if first_release:
+            # Only a new package changes the root list; `reindex` repairs it after a crash.
+            self._register(name, release.meta.name)
         return index
 
     def _heal(self, index: PackageIndex) -> bool:
