@@ -91,6 +91,10 @@ class Release:
     published: str = ""
     yanked: bool = False
     yanked_reason: str = ""
+    #: Normalized names among this release's dependencies that are published in the same
+    #: repository (as far as known when it was indexed). Resolvers use it to take those names
+    #: from this repository only, never from a public index, at no extra request.
+    private_requires: tuple[str, ...] = ()
 
     @property
     def version(self) -> Version:
@@ -119,6 +123,7 @@ class Release:
             "published": self.published,
             "yanked": self.yanked,
             "yanked_reason": self.yanked_reason,
+            "private_requires": list(self.private_requires),
         }
 
     @classmethod
@@ -134,6 +139,7 @@ class Release:
             published=str(data.get("published") or ""),
             yanked=bool(data.get("yanked", False)),
             yanked_reason=str(data.get("yanked_reason") or ""),
+            private_requires=tuple(str(n) for n in data.get("private_requires") or ()),
         )
 
     def record_bytes(self) -> bytes:

@@ -39,6 +39,7 @@ from .index import (
     PackageIndex,
     Release,
     RootIndex,
+    file_key,
     index_key,
     release_key,
     releases_prefix,
@@ -132,10 +133,9 @@ class Repository:
     ) -> PublishResult:
         wheel = inspect_wheel(wheel_path)
         meta = meta_for(wheel, dependencies)
-        release = Release(meta, hashlib.sha256(wheel.metadata).hexdigest(), published=_now())
         name, version = meta.project, meta.version
         record_key = release_key(name, version)
-        url = self.storage.url_for(release.key)
+        url = self.storage.url_for(file_key(name, meta.sha256, meta.wheel_name))
 
         existing_blob = self.storage.get(record_key)
         existing = Release.from_record(existing_blob.data, record_key) if existing_blob else None
@@ -147,6 +147,13 @@ class Repository:
             return PublishResult(existing, "already published", url)
         if existing is not None and not force:
             raise self._conflict(existing, meta)
+
+        release = Release(
+            meta,
+            hashlib.sha256(wheel.metadata).hexdigest(),
+            published=_now(),
+            private_requires=private_requires(meta, self.packages()),
+        )
 
         self.storage.upload(release.key, wheel_path, size=meta.size, progress=progress)
         self.storage.put(release.metadata_key, wheel.metadata, content_type="text/plain")
@@ -308,6 +315,31 @@ class Repository:
         if changed:
             self._mirror(simple_key(release.project), ikey, index, etag,
                          lambda d: PackageIndex.from_bytes(d, ikey), render_simple_page)
+
+
+def dependency_names(meta: BundleMeta) -> set[str]:
+    """Normalized names of every Requires-Dist entry (any marker) and 0.x ``dependencies`` item."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    from .specs import SpecError, parse_spec
+
+    names: set[str] = set()
+    for text in meta.requires_dist:
+        try:
+            names.add(canonicalize_name(Requirement(text).name))
+        except InvalidRequirement:
+            continue
+    for text in meta.dependencies:
+        try:
+            names.add(parse_spec(text).name)
+        except SpecError:
+            continue
+    return names
+
+
+def private_requires(meta: BundleMeta, root: RootIndex) -> tuple[str, ...]:
+    known = set(root.packages) | {meta.project}
+    return tuple(sorted(dependency_names(meta) & known))
 
 
 def select(index: PackageIndex, spec: PackageSpec, *, pre: bool = False) -> Release:

@@ -152,10 +152,11 @@ def test_request_counts(s3_repo: Repo, tmp_path: Path) -> None:
     assert info == {"GET": 1}
     assert download == {"GET": 2}  # the index, then the wheel
     assert publish_again == {"GET": 2}  # the release record, then the index
-    # new version: record probe, wheel, sidecar, record, record check, index GET + LIST + PUT,
-    # simple page, index re-check. A new package also writes the root list and its page.
-    assert publish_new_version == {"GET": 5, "PUT": 5}
-    assert publish_new_package == {"GET": 7, "PUT": 7}
+    # new version: record probe, root list (private-dependency hint), wheel, sidecar, record,
+    # record check, index GET + LIST + PUT, simple page, index re-check.
+    # A new package also writes the root list and its page.
+    assert publish_new_version == {"GET": 6, "PUT": 5}
+    assert publish_new_package == {"GET": 8, "PUT": 7}
 
 
 def test_large_upload_uses_multipart_with_progress(s3_repo: Repo, tmp_path: Path) -> None:

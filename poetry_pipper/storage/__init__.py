@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 if TYPE_CHECKING:
     from ..credentials import Credentials
@@ -56,6 +56,9 @@ class Storage(Protocol):
 
     def download(self, key: str, dest: Path, *, progress: Progress | None = None) -> None:
         """Stream an object to ``dest`` (the caller verifies and renames); NotFound if absent."""
+
+    def open_stream(self, key: str) -> tuple[BinaryIO, int]:
+        """A readable stream of the object and its size, in one request; NotFound if absent."""
 
     def exists(self, key: str) -> bool: ...
 

@@ -13,6 +13,7 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
+from typing import BinaryIO
 from pathlib import Path
 
 from ..errors import NotFound, PreconditionFailed, StorageError
@@ -41,7 +42,8 @@ class LocalStorage:
 
     def _path(self, key: str) -> Path:
         path = (self.root / key).resolve()
-        if self.root.resolve() not in path.parents:
+        root = self.root.resolve()
+        if path != root and root not in path.parents:
             raise StorageError(f"refusing key {key!r}: it points outside the repository {self.root}")
         return path
 
@@ -124,6 +126,13 @@ class LocalStorage:
                     dst.write(chunk)
                     if progress:
                         progress(len(chunk))
+        except FileNotFoundError:
+            raise NotFound(f"{self.location.key_url(key)} does not exist") from None
+
+    def open_stream(self, key: str) -> tuple[BinaryIO, int]:
+        path = self._path(key)
+        try:
+            return open(path, "rb"), path.stat().st_size  # noqa: SIM115 - the caller closes it
         except FileNotFoundError:
             raise NotFound(f"{self.location.key_url(key)} does not exist") from None
 

@@ -11,7 +11,7 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import boto3
 import botocore.exceptions
@@ -220,6 +220,17 @@ class S3Storage:
                     raise StorageError(f"download of {self.location.key_url(key)} kept failing mid-transfer: retry later") from None
             except botocore.exceptions.BotoCoreError as exc:
                 raise translate(exc, self.location, key, "read") from None
+
+    def open_stream(self, key: str) -> tuple[BinaryIO, int]:
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+        except botocore.exceptions.ClientError as exc:
+            if _code(exc) in ("NoSuchKey", "404"):
+                raise NotFound(f"{self.location.key_url(key)} does not exist") from None
+            raise translate(exc, self.location, key, "read") from None
+        except botocore.exceptions.BotoCoreError as exc:
+            raise translate(exc, self.location, key, "read") from None
+        return cast(BinaryIO, response["Body"]), int(response["ContentLength"])
 
     def exists(self, key: str) -> bool:
         try:

@@ -1,0 +1,204 @@
+"""A Poetry repository backed by a pipper repository (s3:// or file://).
+
+Everything the resolver needs about a package comes from its pipper index in **one** GET,
+memoized for the process: versions, files and sha256, requires_dist, requires_python and
+yanked state. Release info is built from that index every time, never from Poetry's
+on-disk release cache (keyed ``name:version`` forever, it could serve a stale hash for a
+re-published version). Wheels are never downloaded while locking.
+
+Dependencies of a private package that are published in the same repository are pinned to
+this source (``Dependency.source_name``), so Poetry never looks for them on a public index,
+whatever the source's priority (dependency confusion).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from packaging.utils import canonicalize_name
+from poetry.core.packages.package import Package
+from poetry.core.packages.utils.link import Link
+from poetry.repositories.cached_repository import CachedRepository
+
+if TYPE_CHECKING:
+    from cleo.io.io import IO
+    from packaging.utils import NormalizedName
+    from poetry.config.config import Config
+    from poetry.core.constraints.version import Version, VersionConstraint
+    from poetry.inspection.info import PackageInfo
+    from poetry.poetry import Poetry
+
+    from ..index import PackageIndex, Release
+    from ..repository import Repository
+
+SCHEMES = ("s3://", "file://")
+
+
+class PipperSourceError(RuntimeError):
+    """One line naming the source and the fix."""
+
+
+class PipperSource(CachedRepository):
+    def __init__(self, name: str, url: str, *, config: Config, disable_cache: bool = False) -> None:
+        super().__init__(name, disable_cache=disable_cache, config=config)
+        self._url = url.rstrip("/")
+        self._config = config
+        self._lock = threading.Lock()
+        self._indexes: dict[str, PackageIndex | None] = {}
+        self._core: Repository | None = None
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    # -- the pipper side -----------------------------------------------------------------
+
+    @property
+    def core(self) -> Repository:
+        with self._lock:
+            if self._core is None:
+                from .settings import open_source
+
+                self._core = self._guard(lambda: open_source(self.name, self._url, self._config))
+            return self._core
+
+    def _guard(self, action: Any) -> Any:
+        from ..errors import PipperError
+
+        try:
+            return action()
+        except PipperError as exc:
+            raise PipperSourceError(f"source '{self.name}' ({self._url}): {exc}") from None
+
+    def index(self, name: str) -> PackageIndex | None:
+        key = canonicalize_name(name)
+        with self._lock:
+            if key in self._indexes:
+                return self._indexes[key]
+        index = self._guard(lambda: self.core.package_index(key))
+        with self._lock:
+            self._indexes[key] = index
+        return index
+
+    def _release(self, name: str, version: Version) -> Release:
+        from poetry.repositories.exceptions import PackageNotFoundError
+
+        index = self.index(name)
+        release = index.get(version.text) if index is not None else None
+        if release is None:
+            raise PackageNotFoundError(f"Package {name} ({version}) not found in source '{self.name}'.")
+        return release
+
+    # -- what Poetry asks ----------------------------------------------------------------
+
+    def _find_packages(self, name: NormalizedName, constraint: VersionConstraint) -> list[Package]:
+        from poetry.core.constraints.version import Version
+
+        index = self.index(name)
+        if index is None:
+            return []
+        found = []
+        for text, release in index.releases.items():
+            version = Version.parse(text)
+            if constraint.allows(version):
+                found.append(self._package(name, version, release))
+        return found
+
+    def _package(self, name: str, version: Version, release: Release) -> Package:
+        yanked: str | bool = (release.yanked_reason or True) if release.yanked else False
+        return Package(
+            name, version, source_type="legacy", source_reference=self.name, source_url=self._url, yanked=yanked
+        )
+
+    def _get_release_info(self, name: NormalizedName, version: Version) -> dict[str, Any]:
+        from poetry.inspection.info import PackageInfo
+
+        release = self._release(name, version)
+        yanked: str | bool = (release.yanked_reason or True) if release.yanked else False
+        return PackageInfo(
+            name=release.meta.name,
+            version=release.meta.version,
+            summary=release.meta.summary,
+            requires_dist=list(release.meta.requires_dist),
+            requires_python=release.meta.requires_python,
+            files=[{"file": release.meta.wheel_name, "hash": f"sha256:{release.meta.sha256}"}],
+            yanked=yanked,
+            cache_version=str(self.CACHE_VERSION),
+        ).asdict()
+
+    def get_release_info(self, name: NormalizedName, version: Version) -> PackageInfo:
+        # Always from the (memoized, one-GET) index: never a stale on-disk entry.
+        from poetry.inspection.info import PackageInfo
+
+        return PackageInfo.load(self._get_release_info(name, version))
+
+    def package(self, name: str, version: Version) -> Package:
+        package = self.get_release_info(canonicalize_name(name), version).to_package(name=name)
+        package._source_type = "legacy"
+        package._source_url = self._url
+        package._source_reference = self.name
+        release = self._release(name, version)
+        private = set(release.private_requires)
+        with self._lock:
+            private |= {n for n, index in self._indexes.items() if index is not None}
+        for dependency in package.all_requires:
+            if dependency.name in private:
+                dependency.source_name = self.name
+        return package
+
+    def find_links_for_package(self, package: Package) -> list[Link]:
+        index = self.index(package.name)
+        release = index.get(package.version.text) if index is not None else None
+        if release is None:
+            return []
+        url = self.core.storage.url_for(release.key)
+        return [
+            Link(
+                url,
+                requires_python=release.meta.requires_python,
+                hashes={"sha256": release.meta.sha256},
+                yanked=(release.yanked_reason or True) if release.yanked else False,
+            )
+        ]
+
+    def search(self, query: str | list[str]) -> list[Package]:
+        from poetry.core.constraints.version import Version
+
+        terms = [query] if isinstance(query, str) else list(query)
+        root = self._guard(lambda: self.core.packages())
+        results = []
+        for name in sorted(root.packages):
+            if not any(t.lower() in name for t in terms):
+                continue
+            index = self.index(name)
+            if index is None or not index.releases:
+                continue
+            latest = index.versions()[-1]
+            release = index.releases[str(latest)]
+            package = self._package(name, Version.parse(str(latest)), release)
+            package.description = release.meta.summary
+            results.append(package)
+        return results
+
+
+def install_sources(poetry: Poetry, io: IO) -> None:
+    """Swap every s3:// or file:// source Poetry built as a LegacyRepository for a PipperSource."""
+    pool = poetry.pool
+    ours = [r for r in pool.all_repositories if str(getattr(r, "url", "")).startswith(SCHEMES)]
+    if not ours:
+        return
+    from .transport import mount_on_poetry_sessions
+
+    mount_on_poetry_sessions()
+    ordered = [(r, pool.get_priority(r.name)) for r in pool.all_repositories]
+    for repository, _priority in ordered:
+        pool.remove_repository(repository.name)
+    for repository, priority in ordered:
+        if repository in ours:
+            url = str(getattr(repository, "url"))  # noqa: B009 - LegacyRepository.url
+            repository = PipperSource(repository.name, url, config=poetry.config,
+                                      disable_cache=getattr(repository, "_disable_cache", False))
+            if io.is_debug():
+                io.write_error_line(f"pipper: source '{repository.name}' -> {url}")
+        pool.add_repository(repository, priority=priority)
