@@ -21,16 +21,18 @@ import datetime
 import hashlib
 import random
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
 from packaging.utils import canonicalize_name
 
 from .bundle import BundleMeta, inspect_wheel, meta_for, read_bundle, sha256_file
-from .errors import AlreadyPublished, IntegrityError, NotFound, PreconditionFailed, StorageError
+from .errors import AlreadyPublished, IntegrityError, NotFound, PipperError, PreconditionFailed, StorageError
 from .index import (
     HTML_TYPE,
     JSON_TYPE,
@@ -48,9 +50,10 @@ from .index import (
     simple_key,
 )
 from .specs import PackageSpec
-from .storage import Progress, Storage
+from .storage import Blob, Progress, Storage
 
 MAX_CAS_ATTEMPTS = 50
+FETCH_ATTEMPTS = 2
 T = TypeVar("T", PackageIndex, RootIndex)
 
 
@@ -69,20 +72,33 @@ def _backoff(attempt: int) -> None:
     time.sleep(random.uniform(0.01, 0.05) * min(attempt + 1, 10))
 
 
+class Cancelled(PipperError):
+    """A transfer stopped because :meth:`Repository.cancel` was called (Ctrl-C in another thread)."""
+
+
+_UNREAD = object()
+
+
 class Repository:
     """A repository root behind a :class:`~poetry_pipper.storage.Storage`."""
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
         self.location = storage.location
+        self._cancelled = threading.Event()
+
+    def cancel(self) -> None:
+        """Make every transfer in progress (in any thread) stop at its next chunk; temp files are removed."""
+        self._cancelled.set()
 
     # -- reading -------------------------------------------------------------------------
 
     def package_index(self, name: str) -> PackageIndex | None:
-        """The package's index, in one GET; None if the package was never published."""
+        """The package's index, in one GET; None if the package was never published (or all deleted)."""
         key = index_key(canonicalize_name(name))
         blob = self.storage.get(key)
-        return PackageIndex.from_bytes(blob.data, self.location.key_url(key)) if blob else None
+        index = PackageIndex.from_bytes(blob.data, self.location.key_url(key)) if blob else None
+        return index if index is not None and index.releases else None
 
     def require_index(self, name: str) -> PackageIndex:
         index = self.package_index(name)
@@ -102,15 +118,28 @@ class Repository:
         final = dest_dir / release.meta.wheel_name
         with tempfile.NamedTemporaryFile(dir=dest_dir, prefix=".pipper-tmp-", delete=False) as handle:
             tmp = Path(handle.name)
+
+        def tick(amount: int) -> None:
+            if self._cancelled.is_set():
+                raise Cancelled(f"download of {release.meta.wheel_name} cancelled")
+            if progress:
+                progress(amount)
+
         try:
-            self.storage.download(release.key, tmp, progress=progress)
-            actual = sha256_file(tmp)
-            if actual != release.meta.sha256:
-                raise IntegrityError(
-                    f"hash mismatch for {release.meta.wheel_name} from {self.location}: expected sha256"
-                    f" {release.meta.sha256[:16]}..., got {actual[:16]}...; nothing was installed, retry or"
-                    " run `pipper verify`"
-                )
+            # A body damaged in transit is fetched once more; stored bytes that are wrong fail twice.
+            for attempt in range(FETCH_ATTEMPTS):
+                if self._cancelled.is_set():
+                    raise Cancelled(f"download of {release.meta.wheel_name} cancelled")
+                self.storage.download(release.key, tmp, progress=tick)
+                actual = sha256_file(tmp)
+                if actual == release.meta.sha256:
+                    break
+                if attempt + 1 == FETCH_ATTEMPTS:
+                    raise IntegrityError(
+                        f"hash mismatch for {release.meta.wheel_name} from {self.location}: expected sha256"
+                        f" {release.meta.sha256[:16]}..., got {actual[:16]}...; nothing was installed, retry or"
+                        " run `pipper verify`"
+                    )
             tmp.replace(final)
         finally:
             tmp.unlink(missing_ok=True)
@@ -147,6 +176,12 @@ class Repository:
             return PublishResult(existing, "already published", url)
         if existing is not None and not force:
             raise self._conflict(existing, meta)
+        # Read (and check) the index before writing anything: a corrupt or newer-format index
+        # refuses the publish with the bucket untouched. The merge below starts from this read.
+        ikey = index_key(name)
+        index_blob = self.storage.get(ikey)
+        if index_blob is not None:
+            PackageIndex.from_bytes(index_blob.data, self.location.key_url(ikey))
 
         release = Release(
             meta,
@@ -167,7 +202,9 @@ class Repository:
             winner = Release.from_record(winner_blob.data, record_key) if winner_blob else None
             if winner is not None and winner.meta.sha256 == meta.sha256:
                 self._commit_index(winner)
-                return PublishResult(winner, "already published", url)
+                # Our own write, applied but its reply lost and retried, also lands here.
+                ours = winner_blob is not None and winner_blob.data == release.record_bytes()
+                return PublishResult(winner, "published" if ours else "already published", url)
             self._discard(release)
             if winner is None:
                 raise StorageError(f"{name} {version} changed while publishing; run the command again") from None
@@ -179,7 +216,7 @@ class Repository:
                 f"{name} {version} was published concurrently by someone else: the server ignored the"
                 " conditional write; check with `pipper info` and `pipper verify`"
             )
-        self._commit_index(release)
+        self._commit_index(release, first=index_blob)
         if existing is not None and existing.meta.sha256 != meta.sha256:
             self._discard(existing)
             return PublishResult(release, "replaced", url)
@@ -199,7 +236,7 @@ class Repository:
             except StorageError:
                 pass  # an orphan under files/<sha256>/ is harmless; `pipper verify` lists it
 
-    def _commit_index(self, release: Release) -> PackageIndex:
+    def _commit_index(self, release: Release, *, first: Blob | object | None = _UNREAD) -> PackageIndex:
         name = release.project
         ikey = index_key(name)
 
@@ -212,14 +249,36 @@ class Repository:
             return self._heal(index) or changed
 
         index, etag, changed = self._cas(ikey, lambda d: PackageIndex.from_bytes(d, self.location.key_url(ikey)),
-                                         lambda: PackageIndex.empty(release.meta.name), merge)
+                                         lambda: PackageIndex.empty(release.meta.name), merge, first=first)
         if changed:
             self._mirror(simple_key(name), ikey, index, etag,
                          lambda d: PackageIndex.from_bytes(d, ikey), render_simple_page)
         if first_release:
             # Only a new package changes the root list; `reindex` repairs it after a crash.
             self._register(name, release.meta.name)
+            self._mark_private_dependents(name)
         return index
+
+    def _mark_private_dependents(self, name: str) -> None:
+        """A new package may already be a dependency of published ones: add it to their hints.
+
+        One GET per package in the repository, only when a package is published for the
+        first time, so that resolvers never have to probe for private names.
+        """
+        for other in self.packages().packages:
+            if other == name:
+                continue
+            ikey = index_key(other)
+
+            def mark(index: PackageIndex) -> bool:
+                changed = False
+                for release in list(index.releases.values()):
+                    if name in dependency_names(release.meta) and name not in release.private_requires:
+                        hint = tuple(sorted({*release.private_requires, name}))
+                        changed |= index.add(replace(release, private_requires=hint))
+                return changed
+
+            self._cas(ikey, partial(PackageIndex.from_bytes, origin=ikey), partial(PackageIndex.empty, other), mark)
 
     def _heal(self, index: PackageIndex) -> bool:
         """Add release records that the index lacks (left by a crash, or a non-conditional server)."""
@@ -252,10 +311,18 @@ class Repository:
         parse: Callable[[bytes], T],
         empty: Callable[[], T],
         mutate: Callable[[T], bool],
+        *,
+        first: Blob | object | None = _UNREAD,
     ) -> tuple[T, str, bool]:
-        """Read-modify-write ``key`` with compare-and-swap; retried until it wins."""
+        """Read-modify-write ``key`` with compare-and-swap; retried until it wins.
+
+        ``first`` is a read of ``key`` the caller already made, used for the first attempt.
+        """
         for attempt in range(MAX_CAS_ATTEMPTS):
-            blob = self.storage.get(key)
+            if attempt == 0 and first is not _UNREAD:
+                blob = first if isinstance(first, Blob) else None
+            else:
+                blob = self.storage.get(key)
             value = parse(blob.data) if blob else empty()
             if not mutate(value):
                 return value, blob.etag if blob else "", False
@@ -278,43 +345,137 @@ class Repository:
         etag: str,
         parse: Callable[[bytes], T],
         render: Callable[[T], bytes],
-    ) -> None:
-        """Write a derived page, then make sure it was derived from the newest source."""
+        *,
+        only_if_changed: bool = False,
+    ) -> bool:
+        """Write a derived page, then make sure it was derived from the newest source.
+
+        With ``only_if_changed`` the page is read first and left alone when it is already right.
+        True if the page was written.
+        """
+        written = False
         for _attempt in range(MAX_CAS_ATTEMPTS):
-            self.storage.put(page_key, render(value), content_type=HTML_TYPE)
+            page = render(value)
+            current = self.storage.get(page_key) if only_if_changed else None
+            if current is None or current.data != page:
+                self.storage.put(page_key, page, content_type=HTML_TYPE)
+                written = True
             blob = self.storage.get(source_key)
             if blob is None or blob.etag == etag:
-                return
+                return written
             value, etag = parse(blob.data), blob.etag
+        return written
 
     # -- lifecycle -----------------------------------------------------------------------
 
-    def update_release(self, name: str, version: str, change: Callable[[Release], Release]) -> Release:
-        """Change a release record (yank state) by compare-and-swap, then merge it into the index."""
-        key = release_key(canonicalize_name(name), version)
+    def update_release(self, name: str, version: str, change: Callable[[Release], Release]) -> tuple[Release, bool]:
+        """Change a release record (yank state) by compare-and-swap, then bring the index in line.
+
+        Returns the release and whether the record changed. The index entry is synced even when
+        the record did not change, so re-running a yank repairs an index a crash left behind.
+        """
+        project, version = canonicalize_name(name), _normal_version(version)
+        key = release_key(project, version)
         for attempt in range(MAX_CAS_ATTEMPTS):
             blob = self.storage.get(key)
             if blob is None:
-                raise NotFound(f"{name} {version} is not published in {self.location}")
-            new = change(Release.from_record(blob.data, key))
-            try:
-                self.storage.put(key, new.record_bytes(), content_type=JSON_TYPE, if_match=blob.etag)
-            except PreconditionFailed:
-                _backoff(attempt)
-                continue
-            self._replace_in_index(new)
-            return new
-        raise StorageError(f"{key} kept changing; run the command again")
+                raise NotFound(f"{name} {version} is not published in {self.location}: check `pipper info {name}`")
+            old = Release.from_record(blob.data, self.location.key_url(key))
+            new = change(old)
+            if new != old:
+                try:
+                    self.storage.put(key, new.record_bytes(), content_type=JSON_TYPE, if_match=blob.etag)
+                except PreconditionFailed:
+                    _backoff(attempt)
+                    continue
+            self.sync_entry(project, version)
+            return new, new != old
+        raise StorageError(f"{self.location.key_url(key)} kept changing; run the command again")
 
-    def _replace_in_index(self, release: Release) -> None:
-        ikey = index_key(release.project)
+    def sync_entry(self, name: str, version: str) -> PackageIndex:
+        """Make one index entry agree with its release record: added, replaced, or removed if the record is gone.
+
+        The record is read inside the compare-and-swap, so the last index write always
+        reflects the newest record. Index-only hints (``private_requires``) are kept.
+        """
+        project, version = canonicalize_name(name), _normal_version(version)
+        ikey, rkey = index_key(project), release_key(project, version)
+
+        def mutate(index: PackageIndex) -> bool:
+            blob = self.storage.get(rkey)
+            if blob is None:
+                if version not in index.releases:
+                    return False
+                del index.releases[version]
+                return True
+            record = Release.from_record(blob.data, self.location.key_url(rkey))
+            current = index.releases.get(version)
+            if current is not None:
+                hints = tuple(sorted({*current.private_requires, *record.private_requires}))
+                record = replace(record, private_requires=hints)
+            return index.add(record)
+
         index, etag, changed = self._cas(
-            ikey, lambda d: PackageIndex.from_bytes(d, ikey), lambda: PackageIndex.empty(release.meta.name),
-            lambda index: index.add(release),
+            ikey, lambda d: PackageIndex.from_bytes(d, self.location.key_url(ikey)), lambda: PackageIndex.empty(project),
+            mutate,
         )
         if changed:
-            self._mirror(simple_key(release.project), ikey, index, etag,
+            self._mirror(simple_key(project), ikey, index, etag,
                          lambda d: PackageIndex.from_bytes(d, ikey), render_simple_page)
+        return index
+
+    def sync_root(self, name: str) -> None:
+        """List a package in the root list if its index has releases, drop it if not.
+
+        The package index is read inside the compare-and-swap: a publisher that adds a first
+        version concurrently registers after its index write, so it is never dropped.
+        """
+        project = canonicalize_name(name)
+        ikey = index_key(project)
+
+        def mutate(root: RootIndex) -> bool:
+            blob = self.storage.get(ikey)
+            index = PackageIndex.from_bytes(blob.data, self.location.key_url(ikey)) if blob else None
+            if index is None or not index.releases:
+                return root.packages.pop(project, None) is not None
+            if root.packages.get(project) == index.display_name:
+                return False
+            root.packages[project] = index.display_name
+            return True
+
+        root, etag, changed = self._cas(
+            ROOT_INDEX, lambda d: RootIndex.from_bytes(d, self.location.key_url(ROOT_INDEX)), RootIndex, mutate
+        )
+        if changed:
+            self._mirror(SIMPLE_ROOT, ROOT_INDEX, root, etag,
+                         lambda d: RootIndex.from_bytes(d, ROOT_INDEX), lambda r: render_simple_root(r.packages))
+
+    def delete_release(self, name: str, version: str) -> Release:
+        """Remove a version completely: record (the commit point), index entry, simple page, files.
+
+        When it was the last version, the package leaves the root list; its index stays, empty,
+        so that a concurrent or later publisher's compare-and-swap keeps working.
+        """
+        project, version = canonicalize_name(name), _normal_version(version)
+        rkey = release_key(project, version)
+        blob = self.storage.get(rkey)
+        if blob is not None:
+            release = Release.from_record(blob.data, self.location.key_url(rkey))
+            self.storage.delete(rkey)
+        else:
+            # No record: an index entry left without one (`pipper verify` reports it) is removed too.
+            ikey = index_key(project)
+            index_blob = self.storage.get(ikey)
+            index = PackageIndex.from_bytes(index_blob.data, self.location.key_url(ikey)) if index_blob else None
+            entry = index.releases.get(version) if index is not None else None
+            if entry is None:
+                raise NotFound(f"{name} {version} is not published in {self.location}: check `pipper info {name}`")
+            release = entry
+        index = self.sync_entry(project, version)
+        if not index.releases:
+            self.sync_root(project)
+        self._discard(release)
+        return release
 
 
 def dependency_names(meta: BundleMeta) -> set[str]:
@@ -340,6 +501,12 @@ def dependency_names(meta: BundleMeta) -> set[str]:
 def private_requires(meta: BundleMeta, root: RootIndex) -> tuple[str, ...]:
     known = set(root.packages) | {meta.project}
     return tuple(sorted(dependency_names(meta) & known))
+
+
+def _normal_version(version: str) -> str:
+    from .specs import parse_version
+
+    return str(parse_version(version))
 
 
 def select(index: PackageIndex, spec: PackageSpec, *, pre: bool = False) -> Release:

@@ -69,14 +69,20 @@ class PipperSource(CachedRepository):
         try:
             return action()
         except PipperError as exc:
-            raise PipperSourceError(f"source '{self.name}' ({self._url}): {exc}") from None
+            message = str(exc)
+            if message.startswith("no credentials"):
+                message = (
+                    f"no credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, run"
+                    f" `poetry config http-basic.{self.name} KEY SECRET`, or `pipper repository add {self.name} ...`"
+                )
+            raise PipperSourceError(f"source '{self.name}' ({self._url}): {message}") from None
 
     def index(self, name: str) -> PackageIndex | None:
         key = canonicalize_name(name)
         with self._lock:
             if key in self._indexes:
                 return self._indexes[key]
-        index = self._guard(lambda: self.core.package_index(key))
+        index: PackageIndex | None = self._guard(lambda: self.core.package_index(key))
         with self._lock:
             self._indexes[key] = index
         return index
@@ -148,6 +154,19 @@ class PipperSource(CachedRepository):
         return package
 
     def find_links_for_package(self, package: Package) -> list[Link]:
+        # Installing from a lock: the locked file name and sha256 are the object's key
+        # (files/<sha256>/<wheel>), so no index request is needed, and the link URL is stable
+        # for Poetry's artifact cache.
+        from ..index import file_key
+
+        locked = []
+        for entry in package.files:
+            algorithm, _, digest = str(entry.get("hash", "")).partition(":")
+            if algorithm == "sha256" and str(entry.get("file", "")).endswith(".whl"):
+                key = file_key(canonicalize_name(package.name), digest, str(entry["file"]))
+                locked.append(Link(self.core.storage.url_for(key), hashes={"sha256": digest}))
+        if locked:
+            return locked
         index = self.index(package.name)
         release = index.get(package.version.text) if index is not None else None
         if release is None:

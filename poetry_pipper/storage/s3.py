@@ -19,7 +19,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 
 from ..credentials import Credentials
-from ..errors import NotFound, PipperError, PreconditionFailed, StorageError
+from ..errors import CredentialsError, NotFound, PipperError, PreconditionFailed, StorageError
 from ..location import Location
 from . import Blob, Progress
 
@@ -44,7 +44,25 @@ def client_for(location: Location, credentials: Credentials) -> S3Client:
         return client
 
 
+def _quiet_sdk_loggers() -> None:
+    """botocore logs request headers (the session token, the signature) at DEBUG: never let it."""
+    import logging
+
+    for name in ("botocore", "boto3", "s3transfer", "urllib3"):
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < logging.INFO:
+            logger.setLevel(logging.INFO)
+
+
+def unknown_profile(profile: str | None, credentials: Credentials) -> CredentialsError:
+    return CredentialsError(
+        f"unknown AWS profile {profile!r} (from {credentials.source}): check `aws configure list-profiles`"
+        " (and AWS_CONFIG_FILE), or pass -c KEY SECRET"
+    )
+
+
 def _new_client(location: Location, credentials: Credentials) -> S3Client:
+    _quiet_sdk_loggers()
     try:
         session = boto3.session.Session(
             aws_access_key_id=credentials.access_key_id,
@@ -52,10 +70,8 @@ def _new_client(location: Location, credentials: Credentials) -> S3Client:
             aws_session_token=credentials.session_token,
             profile_name=credentials.profile,
         )
-    except botocore.exceptions.ProfileNotFound:
-        raise PipperError(
-            f"unknown AWS profile {credentials.profile!r}: check `aws configure list-profiles` or pass -c KEY SECRET"
-        ) from None
+    except botocore.exceptions.ProfileNotFound as exc:
+        raise unknown_profile(exc.kwargs.get("profile") or credentials.profile, credentials) from None
     config = Config(
         signature_version="s3v4",
         retries=cast(
@@ -78,8 +94,17 @@ def translate(exc: Exception, location: Location, key: str, action: str) -> Pipp
     """Turn a botocore failure into one line that says what to do."""
     where = location.key_url(key) if key else location.url
     if isinstance(exc, botocore.exceptions.NoCredentialsError | botocore.exceptions.PartialCredentialsError):
-        return StorageError(
+        return CredentialsError(
             "no credentials: pass -r/-p/-c or set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+        )
+    if isinstance(exc, SSO_ERRORS):
+        return CredentialsError(
+            "expired or missing SSO login: run `aws sso login` (with --profile if you use one) and retry"
+        )
+    if isinstance(exc, botocore.exceptions.CredentialRetrievalError):
+        return CredentialsError(
+            "could not get credentials from the AWS default chain (credential_process, container or instance role):"
+            " check the profile's settings, or pass -r/-p/-c"
         )
     if isinstance(exc, botocore.exceptions.EndpointConnectionError | botocore.exceptions.ConnectTimeoutError):
         endpoint = location.endpoint_url or "the AWS S3 endpoint"
@@ -89,26 +114,40 @@ def translate(exc: Exception, location: Location, key: str, action: str) -> Pipp
         code = str(error.get("Code", ""))
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         if code == "NoSuchBucket":
-            return StorageError(f"bucket {location.bucket!r} does not exist ({location.url}): check -b or create the bucket")
+            return StorageError(
+                f"bucket {location.bucket!r} does not exist ({location.url}): check the repository URL"
+                " (-b, -r or the Poetry source url) and the endpoint, or create the bucket"
+            )
         if code in ("AccessDenied", "403", "AllAccessDisabled") or (status == 403 and code not in (
             "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "RequestTimeTooSkewed"
         )):
             verb = {"read": "read", "write": "publish to", "list": "list", "delete": "delete from"}.get(action, action)
             hint = " this identity may read but not publish" if action in ("write", "delete") else " check the IAM policy (docs/iam.md)"
-            return StorageError(f"AccessDenied on {where}: cannot {verb} it;{hint}")
+            return CredentialsError(f"AccessDenied on {where}: cannot {verb} it;{hint}")
         if code in ("ExpiredToken", "TokenRefreshRequired", "ExpiredTokenException"):
-            return StorageError("expired credentials: the session token has expired; refresh it (e.g. `aws sso login`) and retry")
+            return CredentialsError(
+                f"expired credentials for {where}: the session token has expired; get a fresh one"
+                " (e.g. `aws sso login`, or a new -c KEY SECRET TOKEN) and retry"
+            )
         if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken"):
-            return StorageError(f"credentials rejected by S3 ({code}) for {where}: check the key id and secret, or the profile")
+            return CredentialsError(f"credentials rejected by S3 ({code}) for {where}: check the key id and secret, or the profile")
         if code in ("PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException"):
             return StorageError(f"bucket {location.bucket!r} is in another region ({code}): pass --region")
         message = str(error.get("Message", "")) or code
         return StorageError(f"S3 refused to {action} {where}: {code}: {message}")
     if isinstance(exc, botocore.exceptions.ProfileNotFound):
-        return PipperError(f"{exc}: check `aws configure list-profiles` or pass -c KEY SECRET")
+        return unknown_profile(exc.kwargs.get("profile"), Credentials())
     if isinstance(exc, botocore.exceptions.BotoCoreError):
         return StorageError(f"S3 request for {where} failed: {exc}")
     raise exc
+
+
+SSO_ERRORS = (
+    botocore.exceptions.SSOTokenLoadError,
+    botocore.exceptions.UnauthorizedSSOTokenError,
+    botocore.exceptions.TokenRetrievalError,
+    botocore.exceptions.SSOError,
+)
 
 
 def _code(exc: botocore.exceptions.ClientError) -> str:
