@@ -37,6 +37,13 @@ class StorageError(PipperError):
     """The repository could not be reached or refused the request."""
 
 
+class CredentialsError(StorageError):
+    """No identity, an unknown profile, rejected or expired credentials, or AccessDenied.
+
+    Front doors append which identity was used (``keys AKIA**** from -c/--credentials``), never a secret.
+    """
+
+
 class PreconditionFailed(Exception):
     """A conditional write lost: the object exists (If-None-Match) or changed (If-Match).
 
