@@ -65,6 +65,10 @@ def dumps(data: Any) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
 
 
+class NewerFormatError(FormatError):
+    """Written by a newer pipper: never rewritten (``reindex`` refuses it), only read by upgrading."""
+
+
 def loads(data: bytes, origin: str) -> dict[str, Any]:
     try:
         value = json.loads(data)
@@ -76,7 +80,7 @@ def loads(data: bytes, origin: str) -> dict[str, Any]:
     if not isinstance(fmt, int):
         raise FormatError(f"{origin} has no format version: not a pipper index")
     if fmt > FORMAT_VERSION:
-        raise FormatError(
+        raise NewerFormatError(
             f"{origin} uses repository format {fmt}, this pipper reads up to {FORMAT_VERSION}: upgrade poetry-pipper"
         )
     return value

@@ -155,9 +155,19 @@ def fetch(
         callback = progress(step.release) if progress else None
         return repo.fetch(step.release, wheel_dir(step.release), progress=callback)
 
-    with ThreadPoolExecutor(max_workers=min(WORKERS, len(todo))) as pool:
+    pool = ThreadPoolExecutor(max_workers=min(WORKERS, len(todo)))
+    try:
         for step, path in zip(todo, pool.map(get, todo), strict=True):
             step.wheel = path
+    except KeyboardInterrupt:
+        # Ctrl-C: stop the transfers in the other threads now instead of waiting for them;
+        # each removes its temp file, so nothing partial is left in the cache.
+        cancel = getattr(repo, "cancel", None)
+        if cancel is not None:
+            cancel()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def pip_install(

@@ -19,6 +19,11 @@ COMMANDS: dict[str, str] = {
     "download": "download:DownloadCommand",
     "info": "info:InfoCommand",
     "install": "install:InstallCommand",
+    "yank": "yank:YankCommand",
+    "unyank": "yank:UnyankCommand",
+    "delete": "delete:DeleteCommand",
+    "verify": "verify:VerifyCommand",
+    "reindex": "reindex:ReindexCommand",
 }
 
 

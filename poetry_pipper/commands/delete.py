@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from cleo.helpers import argument, option
+
+from ..errors import PipperError
+from .base import PipperCommand, repository_options
+
+
+class DeleteCommand(PipperCommand):
+    name = "delete"
+    description = "Remove a published version completely: its record, index entry, simple-page link and files."
+    arguments = [argument("package", "NAME:VERSION (or NAME==VERSION): one exact version.")]
+    options = [
+        *repository_options(),
+        option("yes", "y", "Really delete (required: deleting cannot be undone)."),
+        option("json", None, "Print the result as JSON."),
+    ]
+    help = """Deleting breaks every build that pins the version; prefer `pipper yank`, which keeps
+exact pins working. The release record goes first (from then on the version is unpublished),
+then the index entry and the PEP 503 link, then the wheel and its metadata. When the last
+version of a package goes, the package leaves the root list and `pipper info` no longer finds
+it; publishing it again later works as for a new package.
+
+  pipper delete foo:1.2.3 -b s3://my-bucket/pypi --yes"""
+
+    def perform(self) -> int:
+        from ..lifecycle import delete, exact_version
+
+        text = self.argument("package")
+        name, version = exact_version(text, "delete")
+        if not self.option("yes"):
+            raise PipperError(f"deleting {name} {version} cannot be undone: add --yes to confirm (or use `pipper yank`)")
+        release = delete(self.repository(), text)
+        meta = release.meta
+        if self.option("json"):
+            self.emit_json({"name": meta.name, "version": meta.version, "sha256": meta.sha256, "deleted": True})
+        else:
+            self.line(f"Deleted <info>{meta.name} {meta.version}</info> from {self.repository().location}")
+        return 0

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from cleo.helpers import option
+
+from ..errors import PipperError
+from .base import PipperCommand, repository_options
+
+
+class VerifyCommand(PipperCommand):
+    name = "verify"
+    description = "Check every index entry against the stored files and records; report drift (read-only)."
+    options = [
+        *repository_options(),
+        option("no-hash", None, "Check that wheels exist, but do not download them to check their sha256."),
+        option("json", None, "Print the report as JSON."),
+    ]
+    help = """Downloads every wheel and checks its sha256 and size against the release record,
+checks each PEP 658 metadata sidecar, compares the package indexes, the root list and the
+PEP 503 pages with the release records, and lists files nothing references and objects that
+are not part of the layout. Prints one line per problem ("KIND: KEY: what is wrong") and exits
+1 if there is any. It changes nothing; `pipper reindex` repairs index and page drift.
+
+An orphan file can be a publish in progress: run verify again when no one is publishing.
+
+  pipper verify -b s3://my-bucket/pypi
+  pipper verify -b ./local-repo --json
+  pipper verify -b s3://my-bucket/pypi --no-hash     # existence only, no downloads"""
+
+    def perform(self) -> int:
+        from ..lifecycle import verify
+
+        repo = self.repository()
+        report = verify(repo, hash_wheels=not self.option("no-hash"))
+        if self.option("json"):
+            self.emit_json(report.to_json())
+        else:
+            for problem in report.problems:
+                self.line(problem.line())
+        summary = f"{report.packages} packages, {report.versions} versions, {report.wheels_hashed} wheels hashed"
+        if report.ok:
+            if not self.option("json"):
+                self.line(f"{repo.location}: {summary}; no drift")
+            return 0
+        count = len(report.problems)
+        raise PipperError(
+            f"{count} problem{'s' if count != 1 else ''} in {repo.location} ({summary}): {report.advice()}"
+        )

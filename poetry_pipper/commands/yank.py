@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from cleo.helpers import argument, option
+
+from .base import PipperCommand, repository_options
+
+
+class YankCommand(PipperCommand):
+    name = "yank"
+    description = "Mark a published version as yanked (PEP 592): kept, but skipped unless pinned exactly."
+    arguments = [argument("package", "NAME:VERSION (or NAME==VERSION): one exact version.")]
+    options = [
+        *repository_options(),
+        option("reason", None, "Why it was yanked; shown by pip, Poetry and `pipper info`.", flag=False, default=""),
+        option("json", None, "Print the result as JSON."),
+    ]
+    help = """A yanked version stays downloadable, so builds that pin it exactly keep working,
+but resolvers skip it otherwise: `pipper install foo` and `foo:1.*` take the newest version
+that is not yanked, `pipper install foo:1.2.3` (==, no wildcard) still gets 1.2.3. pip and
+Poetry see it as data-yanked in the simple pages and in the package index. Yanking an already
+yanked version only changes the reason; `pipper unyank` undoes it.
+
+  pipper yank foo:1.2.3 -b s3://my-bucket/pypi --reason "corrupts the cache, use 1.2.4"
+  pipper unyank foo:1.2.3 -b s3://my-bucket/pypi"""
+
+    def perform(self) -> int:
+        from ..lifecycle import yank
+
+        release, changed = yank(self.repository(), self.argument("package"), self.option("reason") or "")
+        return self.report(release, changed, "yanked")
+
+    def report(self, release, changed: bool, what: str) -> int:  # type: ignore[no-untyped-def]
+        meta = release.meta
+        if self.option("json"):
+            self.emit_json({"name": meta.name, "version": meta.version, "yanked": release.yanked,
+                            "yanked_reason": release.yanked_reason, "changed": changed})
+        elif changed:
+            reason = f" ({release.yanked_reason})" if release.yanked and release.yanked_reason else ""
+            self.line(f"{what.capitalize()} <info>{meta.name} {meta.version}</info>{reason}")
+        else:
+            self.line(f"{meta.name} {meta.version} is already {what}; nothing to do")
+        return 0
+
+
+class UnyankCommand(YankCommand):
+    name = "unyank"
+    description = "Undo `pipper yank`: the version is offered to resolvers again."
+    options = [*repository_options(), option("json", None, "Print the result as JSON.")]
+    help = """  pipper unyank foo:1.2.3 -b s3://my-bucket/pypi"""
+
+    def perform(self) -> int:
+        from ..lifecycle import unyank
+
+        release, changed = unyank(self.repository(), self.argument("package"))
+        return self.report(release, changed, "unyanked")
