@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
@@ -22,13 +23,24 @@ from packaging.version import InvalidVersion, Version
 from .bundle import inspect_wheel, meta_for, read_bundle
 from .cache import cached_wheel, wheel_dir
 from .errors import PipperError
-from .index import Release
-from .repository import Repository
+from .index import PackageIndex, Release
 from .resolve import Resolution, Resolver
 from .specs import PackageSpec
 from .storage import Progress
 
 WORKERS = 8
+
+
+class Source(Protocol):
+    """Where private releases come from: a Repository, or a pre-authorized file (authorize.py)."""
+
+    @property
+    def location(self) -> object:
+        """Where it is, for messages and plans (``str()`` of it)."""
+
+    def package_index(self, name: str) -> PackageIndex | None: ...
+
+    def fetch(self, release: Release, dest_dir: Path, *, progress: Progress | None = None) -> Path: ...
 
 
 @dataclass
@@ -75,7 +87,7 @@ def local_release(path: Path, workdir: Path) -> tuple[Release, Path]:
 
 
 def resolve(
-    repo: Repository | None,
+    repo: Source | None,
     specs: list[PackageSpec],
     *,
     pre: bool = False,
@@ -128,7 +140,7 @@ def plan(
 
 
 def fetch(
-    repo: Repository | None,
+    repo: Source | None,
     steps: Iterable[Step],
     progress: Callable[[Release], Progress | None] | None = None,
     *,
