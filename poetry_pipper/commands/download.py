@@ -14,7 +14,8 @@ class DownloadCommand(PipperCommand):
     options = [
         *repository_options(),
         option("directory", "d", "Where to save the files.", flag=False, default="."),
-        option("input", "i", "Read specs from a pipper.json-style file.", flag=False),
+        option("input", "i", "Read specs from a pipper.json-style file, or download with a pre-authorized file or"
+               " page made by `pipper authorize` (no -b, no credentials).", flag=False),
         option("extract", "e", "Save the wheel and its metadata JSON instead of a bundle."),
         option("no-deps", None, "Do not download private dependencies."),
         option("pre", None, "Consider pre-releases."),
@@ -23,26 +24,33 @@ class DownloadCommand(PipperCommand):
     help = """Every file is verified by sha256 before it is given its final name.
 
   pipper download foo:1.2.* -b s3://my-bucket/pypi -d ./bundles
-  pipper download foo -e -d ./wheels      # the wheel and foo-1.2.0.json"""
+  pipper download foo -e -d ./wheels      # the wheel and foo-1.2.0.json
+  pipper download -i preauth.json -d ./bundles   # links from `pipper authorize -o`: no credentials"""
 
     def perform(self) -> int:
         import json
 
+        from ..authorize import open_preauthorized
         from ..bundle import bundle_name, write_bundle
         from ..index import Release
         from ..install import fetch, plan, resolve
         from ..resolve import Resolution
         from ..specs import parse_specs
 
-        specs = parse_specs(self.requested())
-        repo = self.repository()
+        preauthorized = open_preauthorized(self.option("input"), bucket=self.option("bucket"))
+        if preauthorized is not None:
+            specs = parse_specs(preauthorized.requested(list(self.argument("packages") or [])))
+        else:
+            specs = parse_specs(self.requested())
+        repo = preauthorized or self.repository()
+        pre = self.option("pre") or bool(preauthorized and preauthorized.pre)
         if self.option("no-deps"):
             from ..repository import select
 
-            chosen: dict[str, Release] = {s.name: select(repo.require_index(s.name), s, pre=self.option("pre")) for s in specs}
+            chosen: dict[str, Release] = {s.name: select(repo.require_index(s.name), s, pre=pre) for s in specs}
             resolution = Resolution(chosen)
         else:
-            resolution = resolve(repo, specs, pre=self.option("pre"))
+            resolution = resolve(repo, specs, pre=pre)
         steps = plan(resolution, source=str(repo.location), target=Path("/nonexistent"))
         fetch(repo, steps, lambda r: self.transfer_progress(r.meta.size, f"downloading {r.meta.wheel_name}"))
         out = Path(self.option("directory"))

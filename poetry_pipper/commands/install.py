@@ -15,7 +15,8 @@ class InstallCommand(PipperCommand):
     arguments = [argument("packages", "NAME[:SPEC], PEP 508 specs, .pipper bundles or .whl files.", optional=True, multiple=True)]
     options = [
         *repository_options(),
-        option("input", "i", "Read specs from a pipper.json-style file (default: ./pipper.json).", flag=False),
+        option("input", "i", "Read specs from a pipper.json-style file (default: ./pipper.json), or install from a"
+               " pre-authorized file or page made by `pipper authorize` (no -b, no credentials).", flag=False),
         option("upgrade", "u", "Upgrade installed packages to the newest matching version."),
         option("pre", None, "Consider pre-releases."),
         option("dry-run", None, "Print the plan (name, version, source) and install nothing."),
@@ -31,13 +32,19 @@ pip configuration.
   pipper install foo -b s3://my-bucket/pypi
   pipper install 'foo>=1.2,<2' bar:1.* -u
   pipper install ./foo-1.0.0.pipper
-  pipper install -i pipper.json --dry-run"""
+  pipper install -i pipper.json --dry-run
+  pipper install -i preauth.json          # links from `pipper authorize -o`: no AWS credentials"""
 
     def perform(self) -> int:
-        from ..install import fetch, local_release, pip_install, plan, resolve
+        from ..authorize import open_preauthorized
+        from ..install import Source, fetch, local_release, pip_install, plan, resolve
         from ..specs import PackageSpec, normalize_name, parse_specs
 
-        items = self.requested(default_file=True)
+        preauthorized = open_preauthorized(self.option("input"), bucket=self.option("bucket"))
+        if preauthorized is not None:
+            items = preauthorized.requested(list(self.argument("packages") or []))
+        else:
+            items = self.requested(default_file=True)
         files = [i for i in items if i.endswith((".pipper", ".whl"))]
         names = [i for i in items if i not in files]
         target = Path(self.option("target")).resolve() if self.option("target") else None
@@ -57,8 +64,11 @@ pip configuration.
             needs_repo = bool(names) or any(
                 True for r in local.values() if r.meta.requires_dist or r.meta.dependencies
             )
-            repo = self.repository() if needs_repo and (names or self.option("bucket")) else None
-            resolution = resolve(repo, specs, pre=self.option("pre"), local=local)
+            repo: Source | None = preauthorized or (
+                self.repository() if needs_repo and (names or self.option("bucket")) else None
+            )
+            pre = self.option("pre") or bool(preauthorized and preauthorized.pre)
+            resolution = resolve(repo, specs, pre=pre, local=local)
             steps = plan(
                 resolution,
                 source=str(repo.location) if repo else "local",
