@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping, Sequence
+from typing import TextIO
 
 from cleo.application import Application
+from cleo.io.inputs.argv_input import ArgvInput
+from cleo.io.outputs.stream_output import StreamOutput
 from cleo.loaders.factory_command_loader import FactoryCommandLoader
 
 from . import __version__
-from .commands import COMMANDS, factory
+from .commands import COMMANDS, factory, load
 
 
 def application() -> Application:
@@ -17,8 +21,63 @@ def application() -> Application:
     return app
 
 
-def main() -> int:
-    return application().run()
+def takes_credentials(command: str) -> bool:
+    """Whether ``command`` (a name, or a prefix cleo would expand) has the ``-c/--credentials`` option."""
+    names = [command] if command in COMMANDS else [n for n in COMMANDS if n.startswith(command)]
+    if len(names) != 1:
+        return False
+    try:
+        cls = load(names[0])
+    except Exception:  # a broken command module reports itself when it runs
+        return False
+    return any(o.name == "credentials" for o in getattr(cls, "options", []))
+
+
+def prepare_args(args: Sequence[str]) -> list[str]:
+    """``pipper`` arguments with ``-c KEY SECRET [TOKEN]`` rewritten for cleo (see expand_credentials_args)."""
+    from .credentials import expand_credentials_args
+
+    command = next((a for a in args if not a.startswith("-")), None)
+    if command is None or not takes_credentials(command):
+        return list(args)
+    return expand_credentials_args(args)
+
+
+def raw_credential_values(args: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(key ids, secrets) given on the command line, so that no output path can show them."""
+    values = []
+    for arg in args:
+        if arg.startswith("--credentials="):
+            values.append(arg[len("--credentials="):])
+        elif arg.startswith("-c") and len(arg) > 2 and not arg.startswith("--"):
+            values.append(arg[2:])
+    if len(values) == 1:
+        values = values[0].split(":", 2)
+    return values[:1], values[1:]
+
+
+class RedactingOutput(StreamOutput):
+    """A stream output that replaces known secrets before anything is written (a last line of defence)."""
+
+    def __init__(self, stream: TextIO, table: Mapping[str, str]) -> None:
+        super().__init__(stream)
+        self._table = table
+
+    def _write(self, message: str, new_line: bool = False) -> None:
+        from .credentials import redact
+
+        super()._write(redact(message, self._table), new_line)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from .credentials import redactions
+
+    args = prepare_args(sys.argv[1:] if argv is None else argv)
+    key_ids, secrets = raw_credential_values(args)
+    table = redactions(key_ids=key_ids, secrets=secrets)
+    return application().run(
+        ArgvInput(["pipper", *args]), RedactingOutput(sys.stdout, table), RedactingOutput(sys.stderr, table)
+    )
 
 
 if __name__ == "__main__":

@@ -8,7 +8,16 @@ A :class:`Credentials` is explicit keys, a named profile, or nothing (the boto3 
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .errors import PipperError
+
+if TYPE_CHECKING:
+    from .config import Config, RepositoryConfig
+    from .location import Location
 
 
 def mask(key_id: str | None) -> str:
@@ -28,8 +37,6 @@ class Credentials:
 
     def __post_init__(self) -> None:
         if bool(self.access_key_id) != bool(self.secret_access_key):
-            from .errors import PipperError
-
             raise PipperError("incomplete credentials: both an access key id and a secret are needed")
 
     @property
@@ -47,11 +54,310 @@ class Credentials:
         return self.describe()
 
 
-def from_environment() -> Credentials:
-    """``PIPPER_AWS_*`` keys, then ``AWS_*`` keys, then the boto3 chain."""
+def from_environment(env: Mapping[str, str] | None = None) -> Credentials:
+    """``PIPPER_AWS_*`` keys, then ``AWS_*`` keys, then the boto3 chain (steps 4, 5 and 7)."""
+    env = os.environ if env is None else env
     for prefix in ("PIPPER_AWS_", "AWS_"):
-        key = os.environ.get(f"{prefix}ACCESS_KEY_ID")
-        secret = os.environ.get(f"{prefix}SECRET_ACCESS_KEY")
-        if key and secret:
-            return Credentials(key, secret, os.environ.get(f"{prefix}SESSION_TOKEN") or None, source=f"${prefix}ACCESS_KEY_ID")
-    return Credentials()
+        found = _env_keys(env, prefix)
+        if found is not None:
+            return found
+    return default_chain(env)
+
+
+def default_chain(env: Mapping[str, str]) -> Credentials:
+    """Step 7: boto3 finds the identity (AWS_PROFILE, config files, SSO, container/instance roles)."""
+    profile = env.get("AWS_PROFILE") or env.get("AWS_DEFAULT_PROFILE")
+    source = "the AWS default chain" + (f" ($AWS_PROFILE={profile})" if profile else "")
+    return Credentials(source=source)
+
+
+def _env_keys(env: Mapping[str, str], prefix: str) -> Credentials | None:
+    key = env.get(f"{prefix}ACCESS_KEY_ID") or None
+    secret = env.get(f"{prefix}SECRET_ACCESS_KEY") or None
+    if not key and not secret:
+        return None
+    if not key or not secret:
+        present, missing = ("ACCESS_KEY_ID", "SECRET_ACCESS_KEY") if key else ("SECRET_ACCESS_KEY", "ACCESS_KEY_ID")
+        raise PipperError(
+            f"incomplete credentials: ${prefix}{present} is set but ${prefix}{missing} is not; set both, or unset it"
+        )
+    token = _token(env.get(f"{prefix}SESSION_TOKEN"))
+    return Credentials(key, secret, token, source=f"${prefix}ACCESS_KEY_ID")
+
+
+def _token(value: str | None) -> str | None:
+    """A TOKEN of ``0`` (or empty) means "no session token", as in the original pipper."""
+    return None if not value or value == "0" else value
+
+
+# -- -c/--credentials ---------------------------------------------------------------------
+
+CREDENTIALS_USAGE = "-c/--credentials takes KEY SECRET [TOKEN] (or KEY:SECRET[:TOKEN]); a TOKEN of 0 means none"
+
+
+def parse_keys(values: Sequence[str]) -> Credentials:
+    """The values of ``-c``: ``[KEY, SECRET]``, ``[KEY, SECRET, TOKEN]`` or ``["KEY:SECRET[:TOKEN]"]``.
+
+    Error messages never repeat a value.
+    """
+    parts = list(values)
+    if len(parts) == 1 and ":" in parts[0]:
+        parts = parts[0].split(":", 2)
+    if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
+        raise PipperError(f"{CREDENTIALS_USAGE}; got {len(parts)} value(s)")
+    token = _token(parts[2]) if len(parts) == 3 else None
+    return Credentials(parts[0], parts[1], token, source="-c/--credentials")
+
+
+_TOKEN_CHARS = re.compile(r"^[A-Za-z0-9+/=_.-]+$")
+_FILE_SUFFIXES = (".pipper", ".whl", ".json", ".txt", ".toml", ".cfg", ".tar.gz", ".zip")
+
+
+def looks_like_token(word: str) -> bool:
+    """Whether the word after ``-c KEY SECRET`` is a session token rather than the next argument.
+
+    ``0`` is (it means "no token"). Otherwise a token is long (AWS session tokens are hundreds of
+    characters; anything under 64 is not taken), made of base64/JWT characters, and is neither an
+    existing path nor a file name. Package specs (``foo``, ``foo:1.*``, ``foo>=1``) never qualify.
+    """
+    if word == "0":
+        return True
+    if len(word) < 64 or word.startswith(("-", ".", "~")) or not _TOKEN_CHARS.match(word):
+        return False
+    if word.lower().endswith(_FILE_SUFFIXES):
+        return False
+    try:
+        return not os.path.exists(word)
+    except (OSError, ValueError):
+        return True
+
+
+def expand_credentials_args(args: Sequence[str]) -> list[str]:
+    """Rewrite ``-c KEY SECRET [TOKEN]`` into ``--credentials=KEY --credentials=SECRET [--credentials=TOKEN]``.
+
+    cleo options take one value each; ``--credentials`` is a multi-valued option, so after this
+    rewrite cleo collects ``[KEY, SECRET(, TOKEN)]`` and :func:`parse_keys` checks them.
+
+    * ``-c``/``--credentials`` followed by separate words takes the next two words, and a third one
+      only when :func:`looks_like_token` says it is a token (or ``0``).
+    * ``-c KEY:SECRET[:TOKEN]`` (key ids never contain ``:``) takes one word.
+    * The attached forms ``--credentials=VALUE`` and ``-cVALUE`` are one value each and are left as
+      they are: they are the unambiguous spelling, and they make this function idempotent.
+    * Nothing after ``--`` is touched. A word starting with ``-`` is never taken as a value.
+
+    Apply it to a pipper command's own arguments (for ``pipper``: the whole argv; for
+    ``poetry pipper CMD``: the words after the command name).
+    """
+    out: list[str] = []
+    words = list(args)
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word == "--":
+            out += words[i:]
+            break
+        if word not in ("-c", "--credentials"):
+            out.append(word)
+            i += 1
+            continue
+        taken: list[str] = []
+        j = i + 1
+
+        def available(k: int) -> bool:
+            return k < len(words) and words[k] != "--" and not words[k].startswith("-")
+
+        if available(j):
+            taken.append(words[j])
+            j += 1
+            if ":" not in taken[0] and available(j):
+                taken.append(words[j])
+                j += 1
+                if available(j) and looks_like_token(words[j]):
+                    taken.append(words[j])
+                    j += 1
+        if not taken:
+            out.append(word)  # cleo reports the missing value
+        out += [f"--credentials={value}" for value in taken]
+        i = j
+    return out
+
+
+# -- the resolution order -----------------------------------------------------------------
+
+ORDER = (
+    "-c/--credentials",
+    "-r/--repository (its stored keys or profile)",
+    "-p/--profile",
+    "$PIPPER_AWS_ACCESS_KEY_ID, $PIPPER_AWS_SECRET_ACCESS_KEY, $PIPPER_AWS_SESSION_TOKEN",
+    "$AWS_ACCESS_KEY_ID, $AWS_SECRET_ACCESS_KEY, $AWS_SESSION_TOKEN",
+    "the default repository (its stored keys or profile)",
+    "the AWS default chain (AWS_PROFILE, ~/.aws files, SSO, container and instance roles)",
+)
+
+NO_REPOSITORY = (
+    "no repository given: pass -b s3://bucket/prefix (or a bucket name, or a directory) or -r NAME,"
+    " or set a default with `pipper repository add NAME -b ... -d`"
+)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Where the repository is, who we are, and why."""
+
+    location: Location
+    credentials: Credentials
+    #: Where the location came from: "-b/--bucket", "repository 'team'", "default repository 'x'".
+    location_source: str
+
+
+def resolve(
+    *,
+    bucket: str | None = None,
+    repository: str | None = None,
+    profile: str | None = None,
+    keys: Sequence[str] | None = None,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    env: Mapping[str, str] | None = None,
+    config: Config | Callable[[], Config] | None = None,
+) -> tuple[Location, Credentials]:
+    """The repository location and the identity to reach it, by the documented order.
+
+    See :func:`resolve_full`; this returns just ``(location, credentials)``.
+    """
+    resolved = resolve_full(bucket=bucket, repository=repository, profile=profile, keys=keys,
+                            endpoint_url=endpoint_url, region=region, env=env, config=config)
+    return resolved.location, resolved.credentials
+
+
+def resolve_full(
+    *,
+    bucket: str | None = None,
+    repository: str | None = None,
+    profile: str | None = None,
+    keys: Sequence[str] | None = None,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    env: Mapping[str, str] | None = None,
+    config: Config | Callable[[], Config] | None = None,
+) -> Resolved:
+    """Resolve ``-b``/``-r``/``-p``/``-c`` (and ``--endpoint-url``/``--region``) against the environment and config.
+
+    Credentials: the first that applies wins -- 1. ``keys`` (``-c``); 2. the named repository's stored
+    keys or profile; 3. ``profile`` (``-p``); 4. ``PIPPER_AWS_*`` keys; 5. ``AWS_*`` keys; 6. the
+    default repository's stored keys or profile (not when a repository is named); 7. the AWS default
+    chain. Location: ``bucket`` (``-b``) if given, else the named repository, else the default one.
+    ``endpoint_url``/``region`` given explicitly beat a repository's stored ones.
+
+    ``config`` is a :class:`~poetry_pipper.config.Config` or a loader called only when needed (so
+    ``-b`` with ``-c`` never reads the config file); by default the user's file. ``env`` defaults to
+    ``os.environ``. Nothing here touches the network or Poetry.
+    """
+    env = os.environ if env is None else env
+    loaded: list[Config] = []
+
+    def get_config() -> Config:
+        if not loaded:
+            if config is None:
+                from .config import load
+
+                loaded.append(load(env))
+            else:
+                loaded.append(config() if callable(config) else config)
+        return loaded[0]
+
+    named = get_config().get(repository) if repository else None
+
+    # Where.
+    if bucket:
+        from .location import parse_location
+
+        location = parse_location(
+            bucket,
+            endpoint_url=endpoint_url or (named.endpoint_url if named else None) or _env_endpoint(env),
+            region=region or (named.region if named else None),
+        )
+        location_source = "-b/--bucket"
+    elif named is not None:
+        location = named.location(endpoint_url=endpoint_url or named.endpoint_url or _env_endpoint(env), region=region)
+        location_source = f"repository {named.name!r}"
+    else:
+        default = get_config().default_repository
+        if default is None:
+            raise PipperError(NO_REPOSITORY)
+        location = default.location(endpoint_url=endpoint_url or default.endpoint_url or _env_endpoint(env), region=region)
+        location_source = f"default repository {default.name!r}"
+
+    # Who.
+    credentials = _who(keys, named, profile, env, get_config)
+    return Resolved(location, credentials, location_source)
+
+
+def _who(
+    keys: Sequence[str] | None,
+    named: RepositoryConfig | None,
+    profile: str | None,
+    env: Mapping[str, str],
+    get_config: Callable[[], Config],
+) -> Credentials:
+    if keys:
+        return parse_keys(keys)
+    if named is not None:
+        stored = named.credentials(f"repository {named.name!r}")
+        if stored is not None:
+            return stored
+    if profile:
+        return Credentials(profile=profile, source="-p/--profile")
+    for prefix in ("PIPPER_AWS_", "AWS_"):
+        found = _env_keys(env, prefix)
+        if found is not None:
+            return found
+    if named is None:
+        default = get_config().default_repository
+        if default is not None:
+            stored = default.credentials(f"default repository {default.name!r}")
+            if stored is not None:
+                return stored
+    return default_chain(env)
+
+
+def _env_endpoint(env: Mapping[str, str]) -> str | None:
+    return env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or None
+
+
+# -- keeping secrets out of output ----------------------------------------------------------
+
+
+def redactions(
+    *,
+    env: Mapping[str, str] | None = None,
+    credentials: Iterable[Credentials | None] = (),
+    key_ids: Iterable[str | None] = (),
+    secrets: Iterable[str | None] = (),
+) -> dict[str, str]:
+    """Value -> what to show instead: ``****`` for secrets and tokens, ``AKIA****`` for key ids.
+
+    Covers the ``PIPPER_AWS_*``/``AWS_*`` variables of ``env`` (default ``os.environ``), the given
+    credentials, and any other values the caller knows of (raw ``-c`` words, the config's secrets).
+    """
+    env = os.environ if env is None else env
+    ids: list[str | None] = list(key_ids)
+    hidden: list[str | None] = list(secrets)
+    for prefix in ("PIPPER_AWS_", "AWS_"):
+        ids.append(env.get(f"{prefix}ACCESS_KEY_ID"))
+        hidden += [env.get(f"{prefix}SECRET_ACCESS_KEY"), env.get(f"{prefix}SESSION_TOKEN")]
+    for cred in credentials:
+        if cred is not None:
+            ids.append(cred.access_key_id)
+            hidden += [cred.secret_access_key, cred.session_token]
+    table = {v: "****" for v in hidden if v and v != "0"}
+    table.update({v: mask(v) for v in ids if v and v not in table})
+    return table
+
+
+def redact(text: str, table: Mapping[str, str]) -> str:
+    """Replace every known value in ``text`` (longest first, so a token's tail cannot survive)."""
+    for value in sorted(table, key=len, reverse=True):
+        if len(value) >= 4 and value in text:
+            text = text.replace(value, table[value])
+    return text

@@ -17,7 +17,8 @@ from ..errors import PipperError
 if TYPE_CHECKING:
     from cleo.ui.progress_bar import ProgressBar
 
-    from ..credentials import Credentials
+    from ..config import Config
+    from ..credentials import Credentials, Resolved
     from ..location import Location
     from ..repository import Repository
 
@@ -26,10 +27,20 @@ PROGRESS_THRESHOLD = 1024 * 1024
 
 def repository_options() -> list[Option]:
     return [
-        option("bucket", "b", "Repository: a bucket name (prefix 'pipper'), s3://bucket[/prefix], file:///dir or a directory path.", flag=False),
-        option("endpoint-url", None, "S3 endpoint for S3-compatible servers (default: $AWS_ENDPOINT_URL).", flag=False),
-        option("region", None, "AWS region of the bucket (default: the profile's or $AWS_REGION).", flag=False),
+        option("bucket", "b", "Repository: a bucket name (prefix 'pipper'), s3://bucket[/prefix], file:///dir or a directory path"
+               " (default: -r's, else the default repository's).", flag=False),
+        option("repository", "r", "A named repository (`pipper repository add`): its location and stored credentials.", flag=False),
+        option("endpoint-url", None, "S3 endpoint for S3-compatible servers (default: the repository's, else $AWS_ENDPOINT_URL).", flag=False),
+        option("region", None, "AWS region of the bucket (default: the repository's, else the profile's or $AWS_REGION).", flag=False),
         option("profile", "p", "AWS profile to use (see `aws configure list-profiles`).", flag=False),
+        *credentials_options(),
+    ]
+
+
+def credentials_options() -> list[Option]:
+    return [
+        option("credentials", "c", "KEY SECRET [TOKEN] (or KEY:SECRET[:TOKEN]); a TOKEN of 0 means none.",
+               flag=False, multiple=True),
     ]
 
 
@@ -37,6 +48,8 @@ class PipperCommand(Command):
     """Runs :meth:`run` and turns every failure into one line on stderr and exit 1."""
 
     uses_repository: ClassVar[bool] = False
+    _resolved: Resolved | None = None
+    _config: Config | None = None
 
     def handle(self) -> int:
         try:
@@ -56,37 +69,91 @@ class PipperCommand(Command):
         raise NotImplementedError
 
     def fail(self, message: str, code: int, exc: BaseException | None) -> int:
+        from ..credentials import redact
+        from ..errors import CredentialsError
+
+        table = self.secret_values()
+        resolved = self._resolved
+        if isinstance(exc, CredentialsError) and resolved is not None and not resolved.location.is_local \
+                and resolved.credentials.source not in message:
+            message = f"{message} [identity: {resolved.credentials.describe()}]"
         if exc is not None and self.io.is_verbose():
-            self.io.write_error(traceback.format_exc())
-        self.line_error(f"<error>error: {' '.join(message.split())}</error>")
+            self.io.write_error(redact(traceback.format_exc(), table))
+        message = redact(" ".join(message.split()), table)
+        self.line_error(f"<error>error: {message}</error>")
         return code
+
+    def secret_values(self) -> dict[str, str]:
+        """Every secret this run could know of, for :func:`~poetry_pipper.credentials.redact`."""
+        from ..credentials import redactions
+
+        raw = self.raw_credentials()
+        creds = [self._resolved.credentials] if self._resolved else []
+        secrets = list(self._config.secrets) if self._config else []
+        key_ids = [r.access_key_id for r in self._config.repositories.values()] if self._config else []
+        return redactions(credentials=creds, key_ids=[*key_ids, *raw[:1]], secrets=[*secrets, *raw[1:]])
+
+    def raw_credentials(self) -> list[str]:
+        """The ``-c`` values as given ([KEY, SECRET, TOKEN...]), for redaction only."""
+        if not self.definition.has_option("credentials"):
+            return []
+        try:
+            values = list(self.option("credentials") or [])
+        except Exception:
+            return []
+        if len(values) == 1:
+            values = values[0].split(":", 2)
+        return [v for v in values if v]
 
     # -- repository ----------------------------------------------------------------------
 
-    def location(self) -> Location:
-        from ..location import parse_location
+    def resolved(self) -> Resolved:
+        """-b/-r/-p/-c/--endpoint-url/--region resolved once (docs/credentials.md has the order)."""
+        if self._resolved is None:
+            from ..credentials import resolve_full
 
-        bucket = self.option("bucket")
-        if not bucket:
-            raise PipperError("no repository given: pass -b s3://bucket/prefix (or a bucket name, or a directory)")
-        return parse_location(bucket, endpoint_url=self.option("endpoint-url"), region=self.option("region"))
+            self._resolved = resolve_full(
+                bucket=self.option("bucket"),
+                repository=self.option("repository"),
+                profile=self.option("profile"),
+                keys=self.option("credentials") or None,
+                endpoint_url=self.option("endpoint-url"),
+                region=self.option("region"),
+                config=self.user_config,
+            )
+        return self._resolved
+
+    def user_config(self) -> Config:
+        """The user's config file, read once and only when something needs it."""
+        if self._config is None:
+            from ..config import load
+
+            self._config = load()
+        return self._config
+
+    def has_repository(self) -> bool:
+        """Whether -b, -r or a default repository names a repository (without reading any bucket)."""
+        if self.option("bucket") or self.option("repository"):
+            return True
+        return self.user_config().default is not None
+
+    def location(self) -> Location:
+        return self.resolved().location
 
     def credentials(self) -> Credentials:
-        from ..credentials import Credentials, from_environment
-
-        profile = self.option("profile")
-        if profile:
-            return Credentials(profile=profile, source="-p/--profile")
-        return from_environment()
+        return self.resolved().credentials
 
     def repository(self) -> Repository:
         from ..repository import Repository
         from ..storage import open_storage
 
-        location = self.location()
-        credentials = None if location.is_local else self.credentials()
-        if credentials is not None and self.io.is_verbose():
-            self.line_error(f"<comment>credentials: {credentials.describe()}</comment>")
+        resolved = self.resolved()
+        location = resolved.location
+        credentials = None if location.is_local else resolved.credentials
+        if self.io.is_verbose():
+            self.line_error(f"<comment>repository: {location} from {resolved.location_source}</comment>")
+            if credentials is not None:
+                self.line_error(f"<comment>credentials: {credentials.describe()}</comment>")
         return Repository(open_storage(location, credentials))
 
     def requested(self, *, default_file: bool = False) -> list[str]:

@@ -1,0 +1,363 @@
+"""The user's pipper configuration: named repositories and the default one.
+
+The file is ``config.json`` in the config directory:
+
+* ``$PIPPER_CONFIG_DIR`` if set, else
+* ``$XDG_CONFIG_HOME/poetry-pipper``, else ``~/.config/poetry-pipper`` (``%APPDATA%\\poetry-pipper``
+  on Windows).
+
+It is written atomically (a temporary file in the same directory, then a rename) with mode 0600,
+never into a world-writable directory, and under a lock so two concurrent edits do not lose each
+other. A file that cannot be parsed is an error, never an empty configuration. When no new file
+exists, the original pipper's ``~/.pipper/repositories.json`` is read instead (and the first save
+writes the new file; the old one is left alone).
+
+Secrets live in :class:`RepositoryConfig` fields with ``repr=False``; :meth:`RepositoryConfig.public`
+is the masked view every command prints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import stat
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import PipperError
+
+if TYPE_CHECKING:
+    from .credentials import Credentials
+    from .location import Location
+
+FILE_NAME = "config.json"
+FORMAT_VERSION = 1
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_FIELDS = ("bucket", "endpoint_url", "region", "profile", "access_key_id", "secret_access_key", "session_token")
+SECRET_FIELDS = ("secret_access_key", "session_token")
+
+
+def config_dir(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    explicit = env.get("PIPPER_CONFIG_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = env.get("XDG_CONFIG_HOME")
+    if xdg:
+        return Path(xdg).expanduser() / "poetry-pipper"
+    if sys.platform == "win32" and env.get("APPDATA"):
+        return Path(env["APPDATA"]) / "poetry-pipper"
+    return Path.home() / ".config" / "poetry-pipper"
+
+
+def config_path(env: Mapping[str, str] | None = None) -> Path:
+    return config_dir(env) / FILE_NAME
+
+
+def legacy_path() -> Path:
+    """The original pipper 0.x file, read when no new configuration exists."""
+    return Path.home() / ".pipper" / "repositories.json"
+
+
+def check_name(name: str) -> str:
+    if not _NAME.match(name or ""):
+        raise PipperError(
+            f"invalid repository name {name!r}: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class RepositoryConfig:
+    """One named repository: where it is and (optionally) which identity reaches it."""
+
+    name: str
+    bucket: str
+    endpoint_url: str | None = None
+    region: str | None = None
+    profile: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = field(default=None, repr=False)
+    session_token: str | None = field(default=None, repr=False)
+
+    def location(self, *, endpoint_url: str | None = None, region: str | None = None) -> Location:
+        """The repository's location; explicit ``endpoint_url``/``region`` override the stored ones."""
+        from .location import parse_location
+
+        return parse_location(
+            self.bucket, endpoint_url=endpoint_url or self.endpoint_url, region=region or self.region
+        )
+
+    def credentials(self, source: str) -> Credentials | None:
+        """The stored identity (keys win over a profile), or None when none is stored."""
+        from .credentials import Credentials
+
+        if self.access_key_id:
+            return Credentials(self.access_key_id, self.secret_access_key, self.session_token, source=source)
+        if self.profile:
+            return Credentials(profile=self.profile, source=source)
+        return None
+
+    @property
+    def secrets(self) -> list[str]:
+        return [v for v in (self.access_key_id, self.secret_access_key, self.session_token) if v]
+
+    def public(self, *, default: bool = False) -> dict[str, Any]:
+        """What may be shown: the key id masked, secrets replaced by ``****``."""
+        from .credentials import mask
+
+        return {
+            "name": self.name,
+            "bucket": self.bucket,
+            "endpoint_url": self.endpoint_url,
+            "region": self.region,
+            "profile": self.profile,
+            "access_key_id": mask(self.access_key_id) if self.access_key_id else None,
+            "secret_access_key": "****" if self.secret_access_key else None,
+            "session_token": "****" if self.session_token else None,
+            "default": default,
+        }
+
+    def describe_identity(self) -> str:
+        from .credentials import mask
+
+        if self.access_key_id:
+            return f"keys {mask(self.access_key_id)}" + (" + session token" if self.session_token else "")
+        if self.profile:
+            return f"profile {self.profile!r}"
+        return "no stored credentials"
+
+    def to_json(self) -> dict[str, str]:
+        return {k: v for k in _FIELDS if (v := getattr(self, k))}
+
+
+@dataclass
+class Config:
+    """All named repositories, the default one, and where they were read from."""
+
+    repositories: dict[str, RepositoryConfig] = field(default_factory=dict)
+    default: str | None = None
+    path: Path | None = None
+    #: True when read from the original pipper's ``~/.pipper/repositories.json``.
+    legacy: bool = False
+
+    def get(self, name: str) -> RepositoryConfig:
+        repo = self.repositories.get(name)
+        if repo is None:
+            known = ", ".join(sorted(self.repositories)) or "none configured"
+            raise PipperError(
+                f"unknown repository {name!r} (known: {known}): add it with"
+                f" `pipper repository add {name} -b s3://bucket/prefix`, or see `pipper repository list`"
+            )
+        return repo
+
+    @property
+    def default_repository(self) -> RepositoryConfig | None:
+        return self.repositories.get(self.default) if self.default else None
+
+    @property
+    def secrets(self) -> list[str]:
+        return [s for repo in self.repositories.values() for s in repo.secrets]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": FORMAT_VERSION,
+            "default": self.default,
+            "repositories": {name: repo.to_json() for name, repo in sorted(self.repositories.items())},
+        }
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+def _corrupt(path: Path, why: str) -> PipperError:
+    return PipperError(f"corrupt config file {path}: {why}; fix it or move it away (secrets in it are not shown)")
+
+
+def _text_field(path: Path, name: str, entry: Mapping[str, Any], key: str) -> str | None:
+    value = entry.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise _corrupt(path, f"repository {name!r}: {key!r} must be a string")
+    return value
+
+
+def _parse(path: Path, text: str, *, legacy: bool) -> Config:
+    if not text.strip():
+        raise _corrupt(path, "the file is empty")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        # The position only: the message never quotes the file's content.
+        raise _corrupt(path, f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    if not isinstance(data, dict):
+        raise _corrupt(path, "the top level must be a JSON object")
+    version = data.get("version", FORMAT_VERSION)
+    if not legacy and (not isinstance(version, int) or version > FORMAT_VERSION):
+        raise PipperError(f"config file {path} has format version {version!r}, newer than this pipper: upgrade poetry-pipper")
+    entries = data.get("repositories", {})
+    if not isinstance(entries, dict):
+        raise _corrupt(path, "'repositories' must be an object")
+    repos: dict[str, RepositoryConfig] = {}
+    for name, entry in entries.items():
+        if not isinstance(entry, dict):
+            raise _corrupt(path, f"repository {name!r} must be an object")
+        if not _NAME.match(name):
+            raise _corrupt(path, f"invalid repository name {name!r}")
+        values = {key: _text_field(path, name, entry, key) for key in _FIELDS}
+        if legacy:
+            values["bucket"] = _legacy_url(path, name, entry)
+        if not values["bucket"]:
+            raise _corrupt(path, f"repository {name!r} has no 'bucket'")
+        if bool(values["access_key_id"]) != bool(values["secret_access_key"]):
+            raise _corrupt(path, f"repository {name!r} needs both 'access_key_id' and 'secret_access_key'")
+        repos[name] = RepositoryConfig(name=name, **values)  # type: ignore[arg-type]
+    default = data.get("default")
+    if default is not None and not isinstance(default, str):
+        raise _corrupt(path, "'default' must be a repository name or null")
+    if default and default not in repos:
+        raise _corrupt(path, f"the default repository {default!r} is not defined")
+    return Config(repos, default or None, path, legacy)
+
+
+def _legacy_url(path: Path, name: str, entry: Mapping[str, Any]) -> str:
+    """pipper 0.x kept a bare bucket name and a ``root_prefix`` (default ``pipper``)."""
+    bucket = _text_field(path, name, entry, "bucket")
+    if not bucket:
+        raise _corrupt(path, f"repository {name!r} has no 'bucket'")
+    if "://" in bucket:
+        return bucket
+    prefix = entry.get("root_prefix", "pipper")
+    if prefix is not None and not isinstance(prefix, str):
+        raise _corrupt(path, f"repository {name!r}: 'root_prefix' must be a string")
+    prefix = (prefix or "").strip("/")
+    return f"s3://{bucket}/{prefix}" if prefix else f"s3://{bucket}"
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError:
+        raise _corrupt(path, "not UTF-8 text") from None
+    except OSError as exc:
+        raise PipperError(f"cannot read config file {path}: {exc.strerror}; check its permissions") from None
+
+
+def load(env: Mapping[str, str] | None = None) -> Config:
+    """The configuration; an empty one only when no file exists at all."""
+    path = config_path(env)
+    text = _read(path)
+    if text is not None:
+        return _parse(path, text, legacy=False)
+    old = legacy_path()
+    text = _read(old)
+    if text is not None:
+        config = _parse(old, text, legacy=True)
+        config.path = path  # saving writes the new file
+        config.legacy = True
+        return config
+    return Config(path=path)
+
+
+# -- writing ------------------------------------------------------------------------------
+
+
+def _check_safe_directory(directory: Path) -> None:
+    """Refuse a world-writable directory, or one inside a world-writable, non-sticky one."""
+    target = directory.resolve()
+    for level, current in enumerate([target, *target.parents]):
+        try:
+            mode = current.stat().st_mode
+        except FileNotFoundError:
+            continue
+        if not mode & stat.S_IWOTH:
+            continue
+        if level == 0 or not mode & stat.S_ISVTX:
+            raise PipperError(
+                f"refusing to save the config in {directory}: {current} is writable by every user;"
+                " choose a private directory (PIPPER_CONFIG_DIR or XDG_CONFIG_HOME)"
+            )
+
+
+def _prepare_directory(directory: Path) -> None:
+    _check_safe_directory(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise PipperError(f"cannot create config directory {directory}: {exc.strerror}") from None
+    _check_safe_directory(directory)
+
+
+def save(config: Config, env: Mapping[str, str] | None = None) -> Path:
+    """Write atomically with mode 0600 and return the path."""
+    path = config.path or config_path(env)
+    _prepare_directory(path.parent)
+    data = (json.dumps(config.to_json(), indent=2, sort_keys=True) + "\n").encode()
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            if hasattr(os, "fchmod"):
+                os.fchmod(out.fileno(), 0o600)
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise PipperError(f"cannot write config file {path}: {exc.strerror}") from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    if hasattr(os, "O_DIRECTORY"):
+        with contextlib.suppress(OSError):
+            dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+    config.path = path
+    config.legacy = False
+    return path
+
+
+@contextlib.contextmanager
+def edit(env: Mapping[str, str] | None = None) -> Iterator[Config]:
+    """Load, let the caller change, save; serialized against other pipper processes."""
+    directory = config_dir(env)
+    _prepare_directory(directory)
+    with _locked(directory / f".{FILE_NAME}.lock"):
+        config = load(env)
+        yield config
+        save(config, env)
+
+
+@contextlib.contextmanager
+def _locked(lock_path: Path) -> Iterator[None]:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no advisory lock, the rename is still atomic
+        yield
+        return
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def updated(repo: RepositoryConfig, **changes: str | None) -> RepositoryConfig:
+    """``repo`` with the given fields replaced (``None`` values are left as they are, ``""`` clears)."""
+    given = {k: (v or None) for k, v in changes.items() if v is not None}
+    return replace(repo, **given)  # type: ignore[arg-type]
