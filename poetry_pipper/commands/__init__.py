@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "download": "download:DownloadCommand",
     "info": "info:InfoCommand",
     "install": "install:InstallCommand",
+    "repository": "repository:RepositoryCommand",
     "authorize": "authorize:AuthorizeCommand",
     "yank": "yank:YankCommand",
     "unyank": "yank:UnyankCommand",
