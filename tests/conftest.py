@@ -273,22 +273,14 @@ def isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 # -- moto in authentication mode: signatures and IAM policies are checked -----------------
 
-READER_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::BUCKET/*"]},
-        {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": ["arn:aws:s3:::BUCKET"]},
-    ],
-}
-PUBLISHER_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject",
-                                         "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
-         "Resource": ["arn:aws:s3:::BUCKET/*"]},
-        {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:ListBucketMultipartUploads"], "Resource": ["arn:aws:s3:::BUCKET"]},
-    ],
-}
+def iam_policies() -> dict[str, str]:
+    """The policy documents of docs/iam.md (``<!-- policy:NAME -->`` then a json block): docs and tests cannot drift."""
+    import re
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "iam.md").read_text()
+    found = dict(re.findall(r"<!-- policy:(\w+) -->\s*```json\n(.*?)```", text, re.DOTALL))
+    assert {"reader", "publisher"} <= found.keys(), "docs/iam.md must hold the reader and publisher policies"
+    return found
 
 
 @dataclass
@@ -297,6 +289,8 @@ class AuthS3:
     bucket: str
     reader: tuple[str, str]
     publisher: tuple[str, str]
+    #: Temporary credentials (key id, secret, session token) of a role with the reader policy.
+    reader_session: tuple[str, str, str]
 
     def env(self, who: tuple[str, str]) -> dict[str, str]:
         return {"AWS_ENDPOINT_URL": self.server.endpoint, "AWS_ACCESS_KEY_ID": who[0], "AWS_SECRET_ACCESS_KEY": who[1]}
@@ -308,18 +302,35 @@ def auth_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthS3]:
     import json
 
     import boto3
+    import botocore.exceptions
 
-    setup_requests = 8  # create_bucket + 2 x (create_user, put_user_policy, create_access_key) + 1 spare
+    # Exactly the setup requests: create_bucket + 2 x (create_user, put_user_policy, create_access_key)
+    # + create_role, put_role_policy, assume_role. Every later request is authenticated.
+    setup_requests = 10
     server = start_moto(tmp_path_factory.mktemp("moto-auth"), {"INITIAL_NO_AUTH_ACTION_COUNT": str(setup_requests)})
     bucket = f"auth-{uuid.uuid4().hex[:12]}"
     iam = boto3.client("iam", endpoint_url=server.endpoint, region_name="us-east-1")
     server.client().create_bucket(Bucket=bucket)
+    policies = {user: document.replace("BUCKET", bucket).replace("PREFIX", "*")
+                for user, document in iam_policies().items()}
     keys = {}
-    for user, policy in (("reader", READER_POLICY), ("publisher", PUBLISHER_POLICY)):
+    for user in ("reader", "publisher"):
         iam.create_user(UserName=user)
-        document = json.dumps(policy).replace("BUCKET", bucket)
-        iam.put_user_policy(UserName=user, PolicyName=f"{user}-policy", PolicyDocument=document)
+        iam.put_user_policy(UserName=user, PolicyName=f"{user}-policy", PolicyDocument=policies[user])
         key = iam.create_access_key(UserName=user)["AccessKey"]
         keys[user] = (key["AccessKeyId"], key["SecretAccessKey"])
-    yield AuthS3(server, bucket, keys["reader"], keys["publisher"])
+    trust = {"Version": "2012-10-17",
+             "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}
+    role = iam.create_role(RoleName="reader-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    iam.put_role_policy(RoleName="reader-role", PolicyName="reader-policy", PolicyDocument=policies["reader"])
+    sts = boto3.client("sts", endpoint_url=server.endpoint, region_name="us-east-1")
+    session = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="pipper-tests")["Credentials"]
+    try:  # the setup budget is spent: an unknown key must now be refused
+        boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1", aws_access_key_id="AKIANOTAKEY",
+                     aws_secret_access_key="x").head_bucket(Bucket=bucket)
+        raise RuntimeError("moto is not checking credentials after the setup requests")
+    except botocore.exceptions.ClientError:
+        pass
+    yield AuthS3(server, bucket, keys["reader"], keys["publisher"],
+                 (session["AccessKeyId"], session["SecretAccessKey"], session["SessionToken"]))
     stop(server.process)
