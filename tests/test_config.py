@@ -270,3 +270,16 @@ def test_default_repository_supplies_the_location(repo: Repo, tmp_path: Path) ->
     assert "defpkg" in info.stdout and "from default repository 'main'" in info.stderr
     run_cli("repository", "remove", "main").assert_ok()
     assert "no repository given" in repo.cli("info", "defpkg").assert_one_line_error()
+
+
+def test_local_bundle_dependencies_come_from_a_named_or_default_repository(repo: Repo, tmp_path: Path) -> None:
+    from poetry_pipper.bundle import make_bundle
+
+    run_cli("repository", "add", "team", "-b", repo.url).assert_ok()
+    run_cli("publish", str(make_wheel(tmp_path / "dep", "privdep", "1.0.0")), "-r", "team", env=repo.env).assert_ok()
+    bundle, _ = make_bundle(make_wheel(tmp_path / "app", "localapp", "1.0.0", requires=["privdep"]), tmp_path / "b")
+    for args in (["-r", "team"], ["-b", repo.url]):
+        plan = repo.cli("install", str(bundle), "--dry-run", *args).assert_ok().stdout
+        assert "privdep 1.0.0" in plan, plan
+    run_cli("repository", "modify", "team", "-d").assert_ok()
+    assert "privdep 1.0.0" in repo.cli("install", str(bundle), "--dry-run").assert_ok().stdout

@@ -65,7 +65,7 @@ pip configuration.
                 True for r in local.values() if r.meta.requires_dist or r.meta.dependencies
             )
             repo: Source | None = preauthorized or (
-                self.repository() if needs_repo and (names or self.option("bucket")) else None
+                self.repository() if needs_repo and (names or self.has_repository()) else None
             )
             pre = self.option("pre") or bool(preauthorized and preauthorized.pre)
             resolution = resolve(repo, specs, pre=pre, local=local)
