@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 #: Called with the number of bytes moved since the last call.
 Progress = Callable[[int], None]
+#: What :meth:`Storage.list_dir` returns: (sub-folder names, object names).
+Listing = tuple[list[str], list[str]]
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,10 @@ class Storage(Protocol):
 
     def list(self, prefix: str) -> Iterator[str]:
         """Keys under ``prefix``, in lexical order."""
+
+    def list_dir(self, prefix: str) -> Listing:
+        """What lies directly under the folder ``prefix`` (``""`` or ending in ``/``), in one LIST:
+        (sub-folder names, object names), both without ``prefix`` and sorted."""
 
     def delete(self, key: str) -> None: ...
 

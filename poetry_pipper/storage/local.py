@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..errors import NotFound, PreconditionFailed, StorageError
 from ..location import Location
-from . import Blob, Progress
+from . import Blob, Listing, Progress
 
 _CHUNK = 1024 * 1024
 _TMP_MARK = ".pipper-tmp-"
@@ -153,6 +153,21 @@ class LocalStorage:
                 if key.startswith(prefix):
                     found.append(key)
         yield from sorted(found)
+
+    def list_dir(self, prefix: str) -> Listing:
+        base = self._path(prefix) if prefix else self.root
+        folders: list[str] = []
+        names: list[str] = []
+        try:
+            entries = list(os.scandir(base))
+        except (FileNotFoundError, NotADirectoryError):
+            return [], []
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                folders.append(entry.name)
+            elif entry.is_file(follow_symlinks=False) and not entry.name.startswith((_TMP_MARK, ".pipper-lock")):
+                names.append(entry.name)
+        return sorted(folders), sorted(names)
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)

@@ -21,7 +21,7 @@ from botocore.config import Config
 from ..credentials import Credentials
 from ..errors import CredentialsError, NotFound, PipperError, PreconditionFailed, StorageError
 from ..location import Location
-from . import Blob, Progress
+from . import Blob, Listing, Progress
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -293,6 +293,21 @@ class S3Storage:
             raise translate(exc, self.location, prefix, "list") from None
         except botocore.exceptions.BotoCoreError as exc:
             raise translate(exc, self.location, prefix, "list") from None
+
+    def list_dir(self, prefix: str) -> Listing:
+        base = self._key(prefix)
+        folders: list[str] = []
+        names: list[str] = []
+        try:
+            paginator = self.client.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=base, Delimiter="/"):
+                folders += [p["Prefix"][len(base):].rstrip("/") for p in page.get("CommonPrefixes", [])]
+                names += [item["Key"][len(base):] for item in page.get("Contents", [])]
+        except botocore.exceptions.ClientError as exc:
+            raise translate(exc, self.location, prefix, "list") from None
+        except botocore.exceptions.BotoCoreError as exc:
+            raise translate(exc, self.location, prefix, "list") from None
+        return sorted(f for f in folders if f), sorted(n for n in names if n)
 
     def delete(self, key: str) -> None:
         try:
