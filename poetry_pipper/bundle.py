@@ -13,6 +13,7 @@ Reading one never trusts a member name as a path and checks every size and hash.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import os
@@ -80,6 +81,9 @@ class BundleMeta:
     requires_python: str | None = None
     summary: str = ""
     dependencies: list[str] = field(default_factory=list)
+    #: When the wheel was built (its newest member's zip date), ISO 8601. pipper 0.x shows it
+    #: and requires it; taken from the wheel so bundles stay reproducible.
+    timestamp: str = ""
 
     @property
     def project(self) -> str:
@@ -111,6 +115,7 @@ class BundleMeta:
                 requires_python=data.get("requires_python") or None,
                 summary=str(data.get("summary") or ""),
                 dependencies=[str(d) for d in data.get("dependencies") or []],
+                timestamp=str(data.get("timestamp") or ""),
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise FormatError(f"{origin}: metadata is missing or has a bad field ({exc})") from None
@@ -141,6 +146,7 @@ class WheelInfo:
     requires_dist: list[str]
     requires_python: str | None
     summary: str
+    built: str = ""
 
 
 def inspect_wheel(path: Path) -> WheelInfo:
@@ -160,6 +166,7 @@ def inspect_wheel(path: Path) -> WheelInfo:
             if wheel.getinfo(candidates[0]).file_size > MAX_META_SIZE:
                 raise FormatError(f"{path.name}: METADATA is implausibly large")
             raw = wheel.read(candidates[0])
+            newest = max((info.date_time for info in wheel.infolist()), default=_ZIP_EPOCH)
     except (zipfile.BadZipFile, OSError) as exc:
         raise FormatError(f"{path}: not a readable wheel ({exc})") from None
     try:
@@ -178,6 +185,7 @@ def inspect_wheel(path: Path) -> WheelInfo:
         requires_dist=[str(r) for r in meta.requires_dist or []],
         requires_python=str(meta.requires_python) if meta.requires_python else None,
         summary=meta.summary or "",
+        built=datetime.datetime(*newest, tzinfo=datetime.timezone.utc).isoformat(),
     )
 
 
@@ -192,6 +200,7 @@ def meta_for(wheel: WheelInfo, dependencies: Iterable[str] = ()) -> BundleMeta:
         requires_python=wheel.requires_python,
         summary=wheel.summary,
         dependencies=list(dependencies),
+        timestamp=wheel.built,
     )
 
 
