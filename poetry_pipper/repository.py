@@ -244,7 +244,7 @@ class Repository:
 
         def merge(index: PackageIndex) -> bool:
             nonlocal first_release
-            first_release = not index.releases
+            first_release = first_release or not index.releases  # sticky: a lost reply retries
             changed = index.add(release)
             return self._heal(index) or changed
 
@@ -317,7 +317,11 @@ class Repository:
         """Read-modify-write ``key`` with compare-and-swap; retried until it wins.
 
         ``first`` is a read of ``key`` the caller already made, used for the first attempt.
+        The flag returned is True when this call wrote, or may have: a write whose reply was
+        lost is retried by botocore and then fails its condition, yet it was applied, so the
+        caller must still refresh what it derives from ``key``.
         """
+        contended = False
         for attempt in range(MAX_CAS_ATTEMPTS):
             if attempt == 0 and first is not _UNREAD:
                 blob = first if isinstance(first, Blob) else None
@@ -325,13 +329,14 @@ class Repository:
                 blob = self.storage.get(key)
             value = parse(blob.data) if blob else empty()
             if not mutate(value):
-                return value, blob.etag if blob else "", False
+                return value, blob.etag if blob else "", contended
             try:
                 etag = self.storage.put(
                     key, value.to_bytes(), content_type=JSON_TYPE,
                     if_none_match=blob is None, if_match=blob.etag if blob else None,
                 )
             except PreconditionFailed:
+                contended = True
                 _backoff(attempt)
                 continue
             return value, etag, True

@@ -334,3 +334,27 @@ def auth_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthS3]:
     yield AuthS3(server, bucket, keys["reader"], keys["publisher"],
                  (session["AccessKeyId"], session["SecretAccessKey"], session["SessionToken"]))
     stop(server.process)
+
+
+# -- a fault-injecting proxy in front of an S3 server (tests/faultproxy.py) -----------------
+
+
+@pytest.fixture
+def fault_proxy():  # type: ignore[no-untyped-def]
+    """Factory: ``fault_proxy(target_endpoint, rate, seed, **options)`` -> a started FaultProxy.
+
+    Stopped at the end of the test; its ``summary()`` (faults injected per kind) is printed.
+    """
+    from .faultproxy import FaultProxy
+
+    started: list[FaultProxy] = []
+
+    def make(target: str, rate: float = 0.0, seed: int = 0, **options) -> FaultProxy:  # type: ignore[no-untyped-def]
+        proxy = FaultProxy(target, rate=rate, seed=seed, **options).start()
+        started.append(proxy)
+        return proxy
+
+    yield make
+    for proxy in started:
+        print(f"fault proxy {proxy.url}: {proxy.summary()}")
+        proxy.stop()

@@ -48,6 +48,7 @@ class PipperCommand(Command):
     """Runs :meth:`run` and turns every failure into one line on stderr and exit 1."""
 
     uses_repository: ClassVar[bool] = False
+    _bars: list[_Progress] | None = None
     _resolved: Resolved | None = None
     _config: Config | None = None
 
@@ -69,6 +70,8 @@ class PipperCommand(Command):
         raise NotImplementedError
 
     def fail(self, message: str, code: int, exc: BaseException | None) -> int:
+        for bar in self._bars or ():
+            bar.abandon()  # end a progress line the failure interrupted, so the error has its own line
         from ..credentials import redact
         from ..errors import CredentialsError
 
@@ -186,21 +189,39 @@ class PipperCommand(Command):
         output = self.io.error_output
         bar = ProgressBar(output, max=total)
         bar.set_format(f" {label} [%bar%] %percent:3s%% %elapsed:6s%")
-        return _Progress(bar, lambda: output.write_line(""))
+        progress = _Progress(bar, lambda: output.write_line(""))
+        self._bars = [*(self._bars or []), progress]
+        return progress
 
 
 class _Progress:
+    """Shown from the first byte moved (a transfer refused before it starts shows no bar)."""
+
     def __init__(self, bar: ProgressBar, newline: Callable[[], None]) -> None:
         self._bar = bar
         self._newline = newline
         self._lock = threading.Lock()
-        bar.start()
+        self._state = "new"  # -> "running" -> "done"
 
     def __call__(self, amount: int) -> None:
         with self._lock:
-            self._bar.advance(amount)
+            if self._state == "new":
+                self._bar.start()
+                self._state = "running"
+            if self._state == "running":
+                self._bar.advance(amount)
 
     def finish(self) -> None:
         with self._lock:
-            self._bar.finish()
-            self._newline()
+            if self._state == "new":
+                self._bar.start()
+            if self._state != "done":
+                self._bar.finish()
+                self._newline()
+            self._state = "done"
+
+    def abandon(self) -> None:
+        with self._lock:
+            if self._state == "running":
+                self._newline()
+            self._state = "done"

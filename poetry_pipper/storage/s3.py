@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
 
 import boto3
 import botocore.exceptions
+import urllib3.exceptions
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 _CLIENTS: dict[tuple[Any, ...], S3Client] = {}
 _LOCK = threading.Lock()
 _CHUNK = 1024 * 1024
+T = TypeVar("T")
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 MAX_POOL = 32
 
@@ -158,8 +160,25 @@ _RETRYABLE_STREAM = (
     botocore.exceptions.ResponseStreamingError,
     botocore.exceptions.ReadTimeoutError,
     botocore.exceptions.IncompleteReadError,
+    urllib3.exceptions.ProtocolError,  # an error reply's body cut off (botocore reads it unguarded)
+    botocore.exceptions.FlexibleChecksumError,  # the body was damaged in transit (CRC check)
     ConnectionError,
 )
+#: botocore reads the reply body of non-streaming calls (PutObject, DeleteObject, ListObjectsV2,
+#: CompleteMultipartUpload) outside its retry handler: a connection reset there escapes raw.
+_BROKEN_REPLY = (urllib3.exceptions.ProtocolError, ConnectionError)
+_CALL_ATTEMPTS = 3
+
+
+def _retry_broken_reply(call: Callable[[], T], where: str) -> T:
+    """Run a call again when its reply was cut off (the same call botocore itself retries)."""
+    for attempt in range(_CALL_ATTEMPTS):
+        try:
+            return call()
+        except _BROKEN_REPLY:
+            if attempt + 1 == _CALL_ATTEMPTS:
+                raise StorageError(f"the connection to S3 kept breaking for {where}: retry later") from None
+    raise AssertionError("unreachable")
 
 
 class S3Storage:
@@ -213,9 +232,9 @@ class S3Storage:
         if if_match is not None:
             extra["IfMatch"] = if_match
         try:
-            response = self.client.put_object(
+            response = _retry_broken_reply(lambda: self.client.put_object(
                 Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type, **extra
-            )
+            ), self.location.key_url(key))
         except botocore.exceptions.ClientError as exc:
             if _code(exc) in ("PreconditionFailed", "ConditionalRequestConflict", "412"):
                 raise PreconditionFailed(key) from None
@@ -229,7 +248,10 @@ class S3Storage:
     def upload(self, key: str, path: Path, *, size: int, progress: Progress | None = None) -> None:
         config = TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=MULTIPART_THRESHOLD, max_concurrency=8)
         try:
-            self.client.upload_file(str(path), self.bucket, self._key(key), Config=config, Callback=progress)
+            _retry_broken_reply(
+                lambda: self.client.upload_file(str(path), self.bucket, self._key(key), Config=config, Callback=progress),
+                self.location.key_url(key),
+            )
         except botocore.exceptions.ClientError as exc:
             raise translate(exc, self.location, key, "write") from None
         except boto3.exceptions.S3UploadFailedError as exc:
@@ -273,7 +295,8 @@ class S3Storage:
 
     def exists(self, key: str) -> bool:
         try:
-            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+            _retry_broken_reply(lambda: self.client.head_object(Bucket=self.bucket, Key=self._key(key)),
+                                self.location.key_url(key))
             return True
         except botocore.exceptions.ClientError as exc:
             if _code(exc) in ("NoSuchKey", "404", "NotFound"):
@@ -284,11 +307,17 @@ class S3Storage:
 
     def list(self, prefix: str) -> Iterator[str]:
         root = self._key("")
-        try:
+
+        def listing() -> list[str]:
             paginator = self.client.get_paginator("list_objects_v2")
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
-                for item in page.get("Contents", []):
-                    yield item["Key"][len(root):]
+            return [
+                item["Key"][len(root):]
+                for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix))
+                for item in page.get("Contents", [])
+            ]
+
+        try:
+            yield from _retry_broken_reply(listing, self.location.key_url(prefix))
         except botocore.exceptions.ClientError as exc:
             raise translate(exc, self.location, prefix, "list") from None
         except botocore.exceptions.BotoCoreError as exc:
@@ -311,7 +340,8 @@ class S3Storage:
 
     def delete(self, key: str) -> None:
         try:
-            self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+            _retry_broken_reply(lambda: self.client.delete_object(Bucket=self.bucket, Key=self._key(key)),
+                                self.location.key_url(key))
         except botocore.exceptions.ClientError as exc:
             raise translate(exc, self.location, key, "delete") from None
         except botocore.exceptions.BotoCoreError as exc:
