@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 import boto3  # noqa: F401 - imported before the start signal
-import poetry_pipper.lifecycle  # noqa: F401
+
+import poetry_pipper.lifecycle
 import poetry_pipper.repository  # noqa: F401
 from poetry_pipper.cli import main
 from poetry_pipper.commands import load

@@ -17,7 +17,7 @@ from pathlib import Path
 from poetry_pipper.bundle import make_bundle, read_bundle
 
 from .conftest import Repo
-from .helpers import ROOT, Result, make_wheel, run_cli
+from .helpers import ROOT, Result, make_wheel
 
 WORKERS = 8
 
