@@ -49,6 +49,7 @@ from .index import (
     render_simple_root,
     simple_key,
 )
+from .legacy import LegacyReader, LegacyRelease
 from .specs import PackageSpec
 from .storage import Blob, Progress, Storage
 
@@ -86,6 +87,8 @@ class Repository:
         self.storage = storage
         self.location = storage.location
         self._cancelled = threading.Event()
+        #: pipper 0.x objects under the same root, read only where no new index exists (legacy.py)
+        self.legacy = LegacyReader(storage, self._cancelled)
 
     def cancel(self) -> None:
         """Make every transfer in progress (in any thread) stop at its next chunk; temp files are removed."""
@@ -93,10 +96,15 @@ class Repository:
 
     # -- reading -------------------------------------------------------------------------
 
-    def package_index(self, name: str) -> PackageIndex | None:
-        """The package's index, in one GET; None if the package was never published (or all deleted)."""
+    def package_index(self, name: str, *, legacy: bool = True) -> PackageIndex | None:
+        """The package's index, in one GET; None if the package was never published (or all deleted).
+
+        With ``legacy``, a package that has no index at all is looked up in the pipper 0.x layout.
+        """
         key = index_key(canonicalize_name(name))
         blob = self.storage.get(key)
+        if blob is None and legacy:  # pipper 0.x fallback (legacy.py): costs nothing when the index exists
+            return self.legacy.package_index(name)
         index = PackageIndex.from_bytes(blob.data, self.location.key_url(key)) if blob else None
         return index if index is not None and index.releases else None
 
@@ -114,6 +122,8 @@ class Repository:
 
     def fetch(self, release: Release, dest_dir: Path, *, progress: Progress | None = None) -> Path:
         """Download a release's wheel into ``dest_dir``, verified by sha256 before it gets its name."""
+        if isinstance(release, LegacyRelease):  # pipper 0.x fallback: the wheel is inside a 0.x bundle (legacy.py)
+            return self.legacy.fetch(release, dest_dir, progress=progress)
         dest_dir.mkdir(parents=True, exist_ok=True)
         final = dest_dir / release.meta.wheel_name
         with tempfile.NamedTemporaryFile(dir=dest_dir, prefix=".pipper-tmp-", delete=False) as handle:
@@ -170,7 +180,7 @@ class Repository:
         existing = Release.from_record(existing_blob.data, record_key) if existing_blob else None
         if existing is not None and existing.meta.sha256 == meta.sha256:
             # Same content: finish whatever an earlier publisher may have left undone.
-            index = self.package_index(name)
+            index = self.package_index(name, legacy=False)
             if index is None or index.get(version) is None:
                 self._commit_index(existing)
             return PublishResult(existing, "already published", url)

@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "delete": "delete:DeleteCommand",
     "verify": "verify:VerifyCommand",
     "reindex": "reindex:ReindexCommand",
+    "migrate": "migrate:MigrateCommand",
 }
 
 

@@ -31,28 +31,35 @@ class InfoCommand(PipperCommand):
             else:
                 self.line(f"{name}: {installed or 'not installed'}")
             return 0 if installed else 1
+        from ..legacy import LegacyIndex
+
         index = self.repository().require_index(name)
+        # Iterating never reads a bundle: for a pipper 0.x package these are the listed stubs.
+        releases = dict(index.releases.items())
+        legacy = isinstance(index, LegacyIndex)
         pre = self.option("pre")
         versions = index.versions()
-        candidates = [v for v in versions if not index.releases[str(v)].yanked and (pre or not v.is_prerelease)]
+        candidates = [v for v in versions if not releases[str(v)].yanked and (pre or not v.is_prerelease)]
         latest = max(candidates, default=None)
         result.update(
             name=index.display_name,
             latest=str(latest) if latest else None,
             upgrade_available=bool(latest and installed and latest > installed),
             versions=[
-                {"version": str(v), "yanked": index.releases[str(v)].yanked,
-                 "sha256": index.releases[str(v)].meta.sha256,
-                 "published": index.releases[str(v)].published}
+                {"version": str(v), "yanked": releases[str(v)].yanked,
+                 "sha256": releases[str(v)].meta.sha256 or None,
+                 "published": releases[str(v)].published}
                 for v in versions
             ],
         )
+        if legacy:
+            result["layout"] = "pipper 0.x"
         if self.option("json"):
             self.emit_json(result)
             return 0
         self.line(f"<info>{index.display_name}</info>  installed: {installed or 'not installed'}")
         for v in reversed(versions):
-            release = index.releases[str(v)]
+            release = releases[str(v)]
             marks = []
             if v == latest:
                 marks.append("<info>latest</info>")
@@ -61,6 +68,8 @@ class InfoCommand(PipperCommand):
             if release.yanked:
                 marks.append(f"<comment>yanked{': ' + release.yanked_reason if release.yanked_reason else ''}</comment>")
             self.line(f"  {v}" + (f"  ({', '.join(marks)})" if marks else ""))
+        if legacy:
+            self.line("<comment>Stored in the pipper 0.x layout (no sha256 recorded): `pipper migrate` converts it.</comment>")
         if result["upgrade_available"]:
             self.line(f"Upgrade available: {installed} -> {latest} (pipper install -u {name})")
         return 0

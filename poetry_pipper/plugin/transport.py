@@ -61,13 +61,26 @@ class PipperAdapter(BaseAdapter):
             response.raw = open(path, "rb")  # noqa: SIM115 - closed by requests' Response.close
             return response
         repository, key = _repository_for(url)
-        body, size = repository.storage.open_stream(key)  # type: ignore[attr-defined]
+        body, size = _open(repository, key)
         response.headers = CaseInsensitiveDict({"Content-Length": str(size)})
         response.raw = body
         return response
 
     def close(self) -> None:
         pass
+
+
+def _open(repository: Repository, key: str) -> tuple[Any, int]:
+    from ..errors import NotFound
+
+    try:
+        return repository.storage.open_stream(key)
+    except NotFound:
+        # pipper 0.x fallback (legacy.py): a wheel locked from a 0.x bundle that was not migrated.
+        found = repository.legacy.open_wheel(key)
+        if found is None:
+            raise
+        return found
 
 
 class _Empty:
