@@ -57,7 +57,12 @@ def raw_credential_values(args: Sequence[str]) -> tuple[list[str], list[str]]:
 
 
 class RedactingOutput(StreamOutput):
-    """A stream output that replaces known secrets before anything is written (a last line of defence)."""
+    """A stream output that replaces known secrets before anything is written (a last line of defence).
+
+    Used for stderr (errors, -v lines, tracebacks, cleo's own messages). stdout is left alone:
+    commands never print secrets there, and `pipper authorize` must print presigned URLs, which
+    carry the signer's key id (and session token) by design.
+    """
 
     def __init__(self, stream: TextIO, table: Mapping[str, str]) -> None:
         super().__init__(stream)
@@ -75,9 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = prepare_args(sys.argv[1:] if argv is None else argv)
     key_ids, secrets = raw_credential_values(args)
     table = redactions(key_ids=key_ids, secrets=secrets)
-    return application().run(
-        ArgvInput(["pipper", *args]), RedactingOutput(sys.stdout, table), RedactingOutput(sys.stderr, table)
-    )
+    return application().run(ArgvInput(["pipper", *args]), None, RedactingOutput(sys.stderr, table))
 
 
 if __name__ == "__main__":

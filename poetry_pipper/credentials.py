@@ -328,6 +328,11 @@ def _env_endpoint(env: Mapping[str, str]) -> str | None:
 # -- keeping secrets out of output ----------------------------------------------------------
 
 
+#: Shorter values are not replaced (real key ids are 16+ characters, secrets 40): "0" or a
+#: placeholder such as "testing" must not garble unrelated text.
+MIN_REDACTED = 8
+
+
 def redactions(
     *,
     env: Mapping[str, str] | None = None,
@@ -350,14 +355,14 @@ def redactions(
         if cred is not None:
             ids.append(cred.access_key_id)
             hidden += [cred.secret_access_key, cred.session_token]
-    table = {v: "****" for v in hidden if v and v != "0"}
-    table.update({v: mask(v) for v in ids if v and v not in table})
+    table = {v: "****" for v in hidden if v and len(v) >= MIN_REDACTED}
+    table.update({v: mask(v) for v in ids if v and len(v) >= MIN_REDACTED and v not in table})
     return table
 
 
 def redact(text: str, table: Mapping[str, str]) -> str:
     """Replace every known value in ``text`` (longest first, so a token's tail cannot survive)."""
     for value in sorted(table, key=len, reverse=True):
-        if len(value) >= 4 and value in text:
+        if len(value) >= MIN_REDACTED and value in text:
             text = text.replace(value, table[value])
     return text

@@ -435,13 +435,26 @@ LEAK_TOKEN = "IQoJleakTOKENvalue" + "Zz09+/" * 20 + "=="
 MARKERS = ("LEAKKEYID", "leakSECRET", "leakTOKEN", LEAK_KEY, LEAK_SECRET, LEAK_TOKEN)
 
 
-def assert_no_secret(result: Result, what: str) -> None:
+def assert_no_secret(result: Result, what: str, *, presigned_stdout: bool = False) -> None:
+    """No marker anywhere; for `authorize` output, stdout may hold the key id and token inside presigned URLs."""
     for marker in MARKERS:
-        assert marker not in result.output, f"{marker!r} leaked by {what}:\n{result.output}"
+        assert marker not in result.stderr, f"{marker!r} leaked on stderr by {what}:\n{result.stderr}"
+        if presigned_stdout and marker not in ("leakSECRET", LEAK_SECRET):
+            continue
+        assert marker not in result.stdout, f"{marker!r} leaked on stdout by {what}:\n{result.stdout}"
+    if presigned_stdout:
+        for line in result.stdout.splitlines():  # only inside the signature's own query parameters
+            stripped = line.replace(LEAK_KEY, "").replace("leakTOKEN", "")
+            assert "X-Amz-Credential=" in line and "X-Amz-Security-Token=" in line and "LEAKKEYID" not in stripped
 
 
-def test_no_command_shows_a_secret(s3_server: S3Server, auth_s3: AuthS3, expired: ExpiredTokenServer,
+LEAK_GROUPS = ("repository", "via -c", "via -r", "via default", "via env", "denied", "expired", "other")
+
+
+@pytest.mark.parametrize("group", LEAK_GROUPS)
+def test_no_command_shows_a_secret(group: str, s3_server: S3Server, auth_s3: AuthS3, expired: ExpiredTokenServer,
                                    public_index: PublicIndex, tmp_path: Path) -> None:
+    """Every command, with recognizable secrets from -c, the environment and the config, with and without -vvv."""
     bucket = s3_server.new_bucket()
     good = f"s3://{bucket}/leak"  # plain moto: any keys work
     denied = f"s3://{auth_s3.bucket}/leak"  # moto with IAM: these keys are refused
@@ -452,58 +465,79 @@ def test_no_command_shows_a_secret(s3_server: S3Server, auth_s3: AuthS3, expired
                    "AWS_SECRET_ACCESS_KEY": LEAK_SECRET, "AWS_SESSION_TOKEN": LEAK_TOKEN,
                    "AWS_MAX_ATTEMPTS": "1", **pip_env(public_index)}
     bundle_dir = tmp_path / "bundles"
-    runs: list[tuple[str, list[str], int | None]] = [
-        ("bundle", ["bundle", str(wheel), "-o", str(bundle_dir)], 0),
-        ("repository add", ["repository", "add", "leak", "-b", good, "--endpoint-url", s3_server.endpoint, *cli_keys, "-d"], 0),
+    good_flags = ["-b", good, "--endpoint-url", s3_server.endpoint]
+    adds = [
+        ("repository add", ["repository", "add", "leak", *good_flags, *cli_keys, "-d"], 0),
         ("repository add denied", ["repository", "add", "denied", "-b", denied, "--endpoint-url", auth_s3.server.endpoint,
                                    *cli_keys], 0),
         ("repository add expired", ["repository", "add", "expired", "-b", "s3://some-bucket/p",
                                     "--endpoint-url", expired.endpoint, *cli_keys], 0),
-        ("repository add duplicate", ["repository", "add", "leak", "-b", good, *cli_keys], 1),
-        ("repository add one value", ["repository", "add", "x", "-b", good, "-c", LEAK_KEY], 1),
-        ("repository add bad bucket", ["repository", "add", "x", "-b", "Bad_Bucket!", *cli_keys], 1),
-        ("repository modify", ["repository", "modify", "leak", *cli_keys], 0),
-        ("repository modify unknown", ["repository", "modify", "nope", *cli_keys], 1),
-        ("repository list", ["repository", "list"], 0),
-        ("repository list --json", ["repository", "list", "--json"], 0),
-        ("repository exists", ["repository", "exists", "leak"], 0),
-        ("repository exists (no)", ["repository", "exists", "nope"], 1),
     ]
-    for via, extra in (("-c", ["-b", good, "--endpoint-url", s3_server.endpoint, *cli_keys]),
-                       ("-r", ["-r", "leak"]), ("default", []),
-                       ("env", ["-b", good, "--endpoint-url", s3_server.endpoint])):
+    runs: list[tuple[str, list[str], int | None]] = [("bundle", ["bundle", str(wheel), "-o", str(bundle_dir)], 0), *adds]
+    if group == "repository":
         runs += [
-            (f"publish via {via}", ["publish", str(bundle_dir), *extra, "-f"], 0),
-            (f"info via {via}", ["info", "leakpkg", *extra], 0),
-            (f"download via {via}", ["download", "leakpkg", "-d", str(tmp_path / f"dl-{via}"), *extra], 0),
-            (f"install via {via}", ["install", "leakpkg", "--dry-run", *extra], 0),
-            (f"info missing via {via}", ["info", "nopkg", *extra], 1),
+            ("repository add duplicate", ["repository", "add", "leak", "-b", good, *cli_keys], 1),
+            ("repository add one value", ["repository", "add", "x", "-b", good, "-c", LEAK_KEY], 1),
+            ("repository add bad bucket", ["repository", "add", "x", "-b", "Bad_Bucket!", *cli_keys], 1),
+            ("repository modify", ["repository", "modify", "leak", *cli_keys], 0),
+            ("repository modify unknown", ["repository", "modify", "nope", *cli_keys], 1),
+            ("repository list", ["repository", "list"], 0),
+            ("repository list --json", ["repository", "list", "--json"], 0),
+            ("repository exists", ["repository", "exists", "leak"], 0),
+            ("repository exists (no)", ["repository", "exists", "nope"], 1),
+            ("repository remove", ["repository", "remove", "leak"], None),
+            ("repository remove unknown", ["repository", "remove", "nope"], 1),
         ]
-    for name in ("denied", "expired"):
+    elif group.startswith("via "):
+        extra = {"via -c": [*good_flags, *cli_keys], "via -r": ["-r", "leak"], "via default": [],
+                 "via env": good_flags}[group]
         runs += [
-            (f"publish {name}", ["publish", str(bundle_dir), "-r", name], 1),
-            (f"info {name}", ["info", "leakpkg", "-r", name], 1),
-            (f"download {name}", ["download", "leakpkg", "-r", name, "-d", str(tmp_path / "dl-x")], 1),
-            (f"install {name}", ["install", "leakpkg", "-r", name], 1),
+            ("publish", ["publish", str(bundle_dir), *extra, "-f"], 0),
+            ("info", ["info", "leakpkg", *extra], 0),
+            ("download", ["download", "leakpkg", "-d", str(tmp_path / "dl"), *extra], 0),
+            ("install", ["install", "leakpkg", "--dry-run", *extra], 0),
+            ("info missing", ["info", "nopkg", *extra], 1),
+            ("authorize", ["authorize", "leakpkg", *extra], 0),
+            ("yank", ["yank", "leakpkg:1.0.0", *extra], None),
+            ("unyank", ["unyank", "leakpkg:1.0.0", *extra], None),
+            ("verify", ["verify", *extra], None),
+            ("reindex", ["reindex", *extra], None),
+            ("delete", ["delete", "leakpkg:1.0.0", *extra], None),
         ]
-    runs += [
-        ("info unknown profile", ["info", "leakpkg", "-b", good, "-p", "nosuch"], 1),
-        ("info -c wrong arity", ["info", "leakpkg", "-b", good, "-c", LEAK_KEY], 1),
-        ("info unreachable", ["info", "leakpkg", "-b", good, "--endpoint-url", "http://127.0.0.1:9", *cli_keys], 1),
-        ("repository remove", ["repository", "remove", "leak"], None),
-        ("repository remove unknown", ["repository", "remove", "nope"], 1),
-    ]
+    elif group in ("denied", "expired"):
+        runs += [
+            ("publish", ["publish", str(bundle_dir), "-r", group], 1),
+            ("info", ["info", "leakpkg", "-r", group], 1),
+            ("download", ["download", "leakpkg", "-r", group, "-d", str(tmp_path / "dl-x")], 1),
+            ("install", ["install", "leakpkg", "-r", group], 1),
+            ("authorize", ["authorize", "leakpkg", "-r", group], 1),
+            ("yank", ["yank", "leakpkg:1.0.0", "-r", group], 1),
+            ("verify", ["verify", "-r", group], 1),
+            ("delete", ["delete", "leakpkg:1.0.0", "-r", group], 1),
+        ]
+    else:
+        runs += [
+            ("info unknown profile", ["info", "leakpkg", "-b", good, "-p", "nosuch"], 1),
+            ("info -c wrong arity", ["info", "leakpkg", "-b", good, "-c", LEAK_KEY], 1),
+            ("info unreachable", ["info", "leakpkg", "-b", good, "--endpoint-url", "http://127.0.0.1:9", *cli_keys], 1),
+            ("info unknown repository", ["info", "leakpkg", "-r", "nope", *cli_keys], 1),
+        ]
     for what, args, code in runs:
         for verbosity in ([], ["-vvv"]):
+            if (what, args, code) in adds and verbosity:
+                continue  # added once; the -vvv add is checked by the "repository" group's duplicate/modify runs
             result = run_cli(*args, *verbosity, env=env_secrets)
             if code is not None:
                 assert result.code == code, f"{what} {verbosity}: exit {result.code}\n{result.output}"
-            assert_no_secret(result, f"{what} {verbosity}")
-            if verbosity and result.code == 0 and what.startswith(("info via", "publish via")):
+            signed_links = what == "authorize" and result.code == 0
+            assert_no_secret(result, f"{group}: {what} {verbosity}", presigned_stdout=signed_links)
+            if verbosity and result.code == 0 and what in ("info", "publish"):
                 assert "credentials: keys AKIA**** from " in result.stderr, result.stderr
-            if args[:2] == ["repository", "add"] and code == 0 and not verbosity:
-                run_cli("repository", "remove", args[2]).assert_ok()  # added again with -vvv
-    # The secrets are in the 0600 file, and only there.
+    if group == "repository":
+        # -vvv on a successful add, too.
+        result = run_cli("repository", "add", "again", *good_flags, *cli_keys, "-vvv", env=env_secrets).assert_ok()
+        assert_no_secret(result, "repository add -vvv")
+    # The secrets are in the 0600 config file, and only there.
     stored = json.loads((tmp_path / "user-config" / "poetry-pipper" / "config.json").read_text())
     assert stored["repositories"]["denied"]["secret_access_key"] == LEAK_SECRET
 
