@@ -13,7 +13,7 @@ class DownloadCommand(PipperCommand):
     arguments = [argument("packages", "NAME[:SPEC] or PEP 508 specs, e.g. foo, foo:1.2.*, 'foo>=1,<2'.", optional=True, multiple=True)]
     options = [
         *repository_options(),
-        option("directory", "d", "Where to save the files.", flag=False, default="."),
+        option("dest", "d", "Where to save the files (as pip download -d/--dest).", flag=False, default="."),
         option("input", "i", "Read specs from a pipper.json-style file, or download with a pre-authorized file or"
                " page made by `pipper authorize` (no -b, no credentials).", flag=False),
         option("extract", "e", "Save the wheel and its metadata JSON instead of a bundle."),
@@ -53,7 +53,7 @@ class DownloadCommand(PipperCommand):
             resolution = resolve(repo, specs, pre=pre)
         steps = plan(resolution, source=str(repo.location), target=Path("/nonexistent"))
         fetch(repo, steps, lambda r: self.transfer_progress(r.meta.size, f"downloading {r.meta.wheel_name}"))
-        out = Path(self.option("directory"))
+        out = Path(self.option("dest"))
         out.mkdir(parents=True, exist_ok=True)
         saved = []
         for step in steps:

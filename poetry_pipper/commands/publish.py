@@ -6,6 +6,7 @@ from cleo.helpers import argument, option
 
 from ..errors import PipperError
 from .base import PipperCommand, repository_options
+from .bundle import ProjectHooks
 
 
 def newest_bundle(directory: Path) -> Path:
@@ -15,12 +16,14 @@ def newest_bundle(directory: Path) -> Path:
     return max(bundles, key=lambda p: (p.stat().st_mtime_ns, p.name))
 
 
-class PublishCommand(PipperCommand):
+class PublishCommand(ProjectHooks, PipperCommand):
     name = "publish"
     description = "Publish a .pipper bundle (or a wheel) to the repository."
-    arguments = [argument("file", "A .pipper bundle, a .whl, or a directory (its newest .pipper is used).", optional=True, default=".")]
+    arguments = [argument("file", "A .pipper bundle, a .whl, or a directory whose newest .pipper is used"
+                          " (default: the current directory; dist/ under Poetry).", optional=True)]
     options = [
         *repository_options(),
+        option("build", None, "Bundle the project first (as `bundle` does), then publish that bundle."),
         option("force", "f", "Replace a version that is already published with different content."),
         option("json", None, "Print the result as JSON."),
     ]
@@ -30,12 +33,17 @@ content again does nothing ("already published", exit 0); different content is r
 unless -f/--force is given. Concurrent publishers never lose each other's versions.
 
   pipper publish dist/ -b s3://my-bucket/pypi
-  pipper publish foo-1.0.0.pipper -b ./local-repo"""
+  pipper publish foo-1.0.0.pipper -b ./local-repo
+  pipper publish --build -r team          # bundle the project here, publish to repository 'team'
+  poetry pipper publish -r private --build  # the Poetry project, to its s3:// source 'private'"""
 
     def perform(self) -> int:
         from ..bundle import make_bundle
 
-        source = Path(self.argument("file"))
+        if self.option("build"):
+            source, _ = self.build_bundle(None, self.default_bundle_dir())
+        else:
+            source = Path(self.argument("file")) if self.argument("file") else self.default_bundle_dir()
         if source.is_dir():
             source = newest_bundle(source)
         elif not source.exists():

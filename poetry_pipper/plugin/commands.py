@@ -1,24 +1,141 @@
-"""``poetry pipper <action>``: the shared command classes, registered under Poetry."""
+"""``poetry pipper <action>``: the shared command classes, registered under Poetry.
+
+Each command is the very class the ``pipper`` CLI runs, with :class:`PoetryFrontDoor` mixed in
+to adapt it to the project: ``-r`` also accepts the name of an s3:// or file:// source from
+pyproject.toml (and with no ``-r``/``-b`` a project's single such source is used), ``bundle``
+and ``publish --build`` use Poetry's own builder and ``dist/``, and ``install`` targets the
+project's virtualenv instead of Poetry's own environment.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from poetry.console.application import Application
+    from poetry.poetry import Poetry
+
+    from ..bundle import BundleMeta
+    from ..credentials import Resolved
+
+SCHEMES = ("s3://", "file://")
 
 
 def register(application: Application) -> None:
-    from ..commands import COMMANDS, factory
+    from ..commands import COMMANDS
 
     for name in COMMANDS:
-        application.command_loader.register_factory(f"pipper {name}", _named(name, factory(name)))
+        application.command_loader.register_factory(f"pipper {name}", _factory(name))
 
 
-def _named(name: str, make):  # type: ignore[no-untyped-def]
-    def create():  # type: ignore[no-untyped-def]
-        command = make()
-        command.name = f"pipper {name}"
-        return command
+def _factory(name: str) -> Any:
+    def create() -> Any:
+        from ..commands import load
+
+        base = load(name)
+        cls = type(f"Poetry{base.__name__}", (PoetryFrontDoor, base), {"name": f"pipper {name}"})
+        return cls()
 
     return create
+
+
+class PoetryFrontDoor:
+    """Overrides of the shared commands' hooks for a Poetry project."""
+
+    application: Any
+
+    def option(self, name: str) -> Any: ...  # provided by cleo's Command
+
+    @property
+    def poetry(self) -> Poetry:
+        from ..errors import PipperError
+
+        try:
+            return self.application.poetry  # type: ignore[no-any-return]
+        except RuntimeError as exc:  # Poetry's own: no pyproject.toml, invalid configuration
+            raise PipperError(f"cannot load the Poetry project: {' '.join(str(exc).split())}") from None
+
+    @property
+    def project_dir(self) -> Path:
+        return self.poetry.pyproject_path.parent
+
+    def pipper_sources(self) -> dict[str, str]:
+        """s3:// and file:// sources of the project: name -> url."""
+        sources = self.poetry.local_config.get("source", [])
+        return {s["name"]: s["url"] for s in sources if str(s.get("url", "")).startswith(SCHEMES)}
+
+    # -- repository selection --------------------------------------------------------------
+
+    def resolved(self) -> Resolved:
+        if getattr(self, "_resolved", None) is None:
+            self._resolved = self._resolve_for_project()
+        return self._resolved  # type: ignore[return-value]
+
+    def _resolve_for_project(self) -> Resolved:
+        from ..credentials import Resolved
+        from .settings import source_settings
+
+        name = self.option("repository")
+        sources = self.pipper_sources() if not self.option("bucket") else {}
+        if name is None and not self.option("bucket") and len(sources) == 1:
+            name = next(iter(sources))
+        if name in sources:
+            location, credentials = source_settings(name, sources[name], self.poetry.config)
+            explicit = self.option("credentials") or self.option("profile")
+            if explicit or credentials is None:
+                # -c/-p (and the rest of pipper's order) still win over the source's defaults.
+                from ..credentials import resolve_full
+
+                full = resolve_full(bucket=sources[name], keys=self.option("credentials") or None,
+                                    profile=self.option("profile"), endpoint_url=self.option("endpoint-url")
+                                    or location.endpoint_url, region=self.option("region") or location.region)
+                return Resolved(full.location, full.credentials, f"Poetry source {name!r}")
+            location = location.with_endpoint(self.option("endpoint-url"), self.option("region"))
+            return Resolved(location, credentials, f"Poetry source {name!r}")
+        return super().resolved()  # type: ignore[misc, no-any-return]
+
+    def has_repository(self) -> bool:
+        return bool(self.pipper_sources()) or super().has_repository()  # type: ignore[misc, no-any-return]
+
+    # -- bundle / publish ------------------------------------------------------------------
+
+    def default_source(self) -> Path:
+        return self.project_dir
+
+    def default_bundle_dir(self) -> Path:
+        return self.project_dir / "dist"
+
+    def build_bundle(self, source: Path | None, out_dir: Path) -> tuple[Path, BundleMeta]:
+        if source is None or source.resolve() == self.project_dir.resolve():
+            from .build import bundle_project
+
+            return bundle_project(self.poetry, out_dir)
+        return super().build_bundle(source, out_dir)  # type: ignore[misc, no-any-return]
+
+    # -- install into the project's virtualenv ---------------------------------------------
+
+    def _project_env(self) -> Any:
+        env = getattr(self, "_env", None)
+        if env is None:
+            from poetry.utils.env import EnvManager
+
+            io = getattr(self, "io")  # noqa: B009 - cleo Command.io
+            env = self._env = EnvManager(self.poetry, io=io).create_venv()
+        return env
+
+    def target_python(self) -> str:
+        return str(self._project_env().python)
+
+    def installed_search_path(self) -> list[str] | None:
+        return [str(p) for p in self._project_env().sys_path]
+
+    def after_install(self, steps: list[Any]) -> None:
+        if not steps:
+            return
+        line = getattr(self, "line")  # noqa: B009 - cleo Command.line
+        line(f"Installed into {self._project_env().path} without changing pyproject.toml.")
+        sources = self.pipper_sources()
+        source = self.option("repository") if self.option("repository") in sources else next(iter(sources), "<source>")
+        names = " ".join(s.name for s in steps)
+        line(f"To record it as a dependency: poetry add {names} --source {source}")
