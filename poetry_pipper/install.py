@@ -62,10 +62,11 @@ class Step:
         return self.release.meta.version
 
 
-def installed_version(name: str, target: Path | None = None) -> Version | None:
-    """The version installed in this interpreter (or in ``--target`` DIR), if any."""
+def installed_version(name: str, target: Path | None = None, search_path: list[str] | None = None) -> Version | None:
+    """The version installed in this interpreter, in ``--target`` DIR, or on another environment's path."""
     wanted = canonicalize_name(name)
-    dists = importlib.metadata.distributions(path=[str(target)]) if target else importlib.metadata.distributions()
+    path = [str(target)] if target else search_path
+    dists = importlib.metadata.distributions(path=path) if path is not None else importlib.metadata.distributions()
     for dist in dists:
         if canonicalize_name(dist.metadata["Name"] or "") == wanted:
             try:
@@ -116,12 +117,13 @@ def plan(
     upgrade: bool = False,
     target: Path | None = None,
     local_wheels: dict[str, Path] | None = None,
+    search_path: list[str] | None = None,
 ) -> list[Step]:
     local_wheels = local_wheels or {}
     steps = []
     for release in resolution.ordered():
         name = release.project
-        installed = installed_version(name, target)
+        installed = installed_version(name, target, search_path)
         combined = SpecifierSet()
         for constraint in resolution.constraints.get(name, []):
             combined &= constraint.specifier
@@ -189,9 +191,10 @@ def pip_install(
     user: bool = False,
     verbose: bool = False,
     extra: Iterable[str] = (),
+    python: str = sys.executable,
 ) -> str:
     """Run one pip process on the private wheels; pip resolves the public dependencies."""
-    command = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
+    command = [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
     if target is not None:
         command += ["--target", str(target)]
     if user:

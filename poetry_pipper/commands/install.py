@@ -75,6 +75,7 @@ pip configuration.
                 upgrade=self.option("upgrade"),
                 target=target,
                 local_wheels=local_wheels,
+                search_path=self.installed_search_path(),
             )
             if self.option("dry-run"):
                 self._show_plan(steps)
@@ -88,11 +89,28 @@ pip configuration.
                 return 0
             self.line(f"Installing {', '.join(f'{s.name} {s.version}' for s in steps if s.action != 'keep')}")
             output = pip_install(
-                wheels, target=target, user=self.option("user"), verbose=self.io.is_verbose()
+                wheels, target=target, user=self.option("user"), verbose=self.io.is_verbose(),
+                python=self.target_python(),
             )
             done = [line for line in output.splitlines() if line.startswith("Successfully installed")]
             self.line(done[-1] if done else "Done")
+            self.after_install([s for s in steps if s.action != "keep"])
         return 0
+
+    # Hooks for the Poetry front door, which installs into the project's virtualenv.
+
+    def target_python(self) -> str:
+        """The interpreter pip installs into: the one running pipper."""
+        import sys
+
+        return sys.executable
+
+    def installed_search_path(self) -> list[str] | None:
+        """Where installed distributions are looked up (None: this interpreter's sys.path)."""
+        return None
+
+    def after_install(self, steps: list) -> None:  # type: ignore[type-arg]
+        """Called after a successful install."""
 
     def _show_plan(self, steps: list) -> None:  # type: ignore[type-arg]
         if self.option("json"):
