@@ -215,3 +215,14 @@ def test_plugin_import_is_light() -> None:
     code = "import sys, poetry_pipper.plugin; print(sorted(m for m in ('boto3', 'botocore', 'requests') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_broken_plugin_install_says_install_poetry_pipper(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path) -> None:
+    """boto3 missing from Poetry's environment: the error names the fix."""
+    blocker = tmp_path / "block"
+    blocker.mkdir()
+    (blocker / "boto3.py").write_text("raise ImportError('No module named boto3')\n")
+    app = project(tmp_path, s3_repo, public_index, poetry_deps={"x": '{version = "*", source = "private"}'})
+    result = app.poetry("lock", env={"PYTHONPATH": str(blocker)})
+    assert result.code != 0
+    assert "install poetry-pipper with `poetry self add poetry-pipper`" in result.output, result.output

@@ -68,6 +68,11 @@ class PipperSource(CachedRepository):
 
         try:
             return action()
+        except ImportError as exc:
+            raise PipperSourceError(
+                f"source '{self.name}' ({self._url}) needs poetry-pipper with its dependencies in Poetry's own"
+                f" environment ({exc}): install poetry-pipper with `poetry self add poetry-pipper`"
+            ) from None
         except PipperError as exc:
             message = str(exc)
             if message.startswith("no credentials"):
