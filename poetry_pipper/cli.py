@@ -75,10 +75,11 @@ class RedactingOutput(StreamOutput):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from .credentials import redactions
+    from .credentials import expand_credentials_args, redactions
 
     args = prepare_args(sys.argv[1:] if argv is None else argv)
-    key_ids, secrets = raw_credential_values(args)
+    # Collected as if every command took -c, so that even a misplaced -c is redacted from cleo's errors.
+    key_ids, secrets = raw_credential_values(expand_credentials_args(args))
     table = redactions(key_ids=key_ids, secrets=secrets)
     return application().run(ArgvInput(["pipper", *args]), None, RedactingOutput(sys.stderr, table))
 

@@ -542,6 +542,13 @@ def test_no_command_shows_a_secret(group: str, s3_server: S3Server, auth_s3: Aut
     assert stored["repositories"]["denied"]["secret_access_key"] == LEAK_SECRET
 
 
+def test_misplaced_credentials_are_redacted_from_cleo_errors() -> None:
+    """Before the command name, -c is not an option; cleo's "command ... does not exist" must not echo the key."""
+    result = run_cli("-c", LEAK_KEY, LEAK_SECRET, "info", "pkg")
+    assert result.code != 0 and "AKIA****" in result.stderr
+    assert_no_secret(result, "misplaced -c")
+
+
 def test_sdk_debug_logging_shows_no_secret(s3_server: S3Server) -> None:
     """Even with the root logger at DEBUG (as Poetry's -vvv does), botocore's request dumps stay off."""
     from poetry_pipper.location import parse_location
