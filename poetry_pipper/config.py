@@ -268,6 +268,13 @@ def load(env: Mapping[str, str] | None = None) -> Config:
     return Config(path=path)
 
 
+def load_legacy() -> Config | None:
+    """Only the original pipper's ``~/.pipper/repositories.json`` (``pipper repository import``); None if absent."""
+    path = legacy_path()
+    text = _read(path)
+    return _parse(path, text, legacy=True) if text is not None else None
+
+
 # -- writing ------------------------------------------------------------------------------
 
 

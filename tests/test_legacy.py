@@ -147,3 +147,32 @@ def test_migrate_never_replaces_a_different_wheel(repo: Repo, tmp_path: Path) ->
 def test_migrate_with_nothing_to_migrate(repo: Repo) -> None:
     result = repo.cli("migrate", "-b", repo.url).assert_ok()
     assert "no pipper 0.x bundles under" in result.stdout
+
+
+def test_repository_import_without_a_0x_config() -> None:
+    from .helpers import run_cli
+
+    line = run_cli("repository", "import").assert_one_line_error()
+    assert "no pipper 0.x configuration at" in line and ".pipper/repositories.json: nothing to import" in line
+
+
+def test_repository_import_of_one_name_before_any_new_config(tmp_path: Path) -> None:
+    from .helpers import run_cli
+
+    old = tmp_path / "home" / ".pipper" / "repositories.json"
+    old.parent.mkdir(parents=True)
+    old.write_text(json.dumps({"repositories": {
+        "one": {"bucket": "one-bucket", "profile": None, "root_prefix": "pipper", "access_key_id": None,
+                "secret_access_key": None, "session_token": None},
+        "two": {"bucket": "two-bucket", "profile": None, "root_prefix": "", "access_key_id": None,
+                "secret_access_key": None, "session_token": None},
+    }, "default": "two"}))
+    old.chmod(0o644)
+    result = run_cli("repository", "import", "one").assert_ok()
+    assert "Imported repository 'one': s3://one-bucket/pipper, no stored credentials" in result.stdout
+    assert "Not imported from" in result.stdout and ": two (" in result.stdout
+    assert "(0644 -> 0600)" in result.stdout and oct(old.stat().st_mode)[-3:] == "600"
+    listing = json.loads(run_cli("repository", "list", "--json").assert_ok().stdout)
+    assert [r["name"] for r in listing["repositories"]] == ["one"] and listing["default"] is None
+    assert "no repository 'three' in" in run_cli("repository", "import", "three").assert_one_line_error()
+    assert "takes only an optional NAME" in run_cli("repository", "import", "-d").assert_one_line_error()

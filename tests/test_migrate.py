@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
+import stat
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -217,3 +219,41 @@ def test_poetry_locks_a_0x_bucket_and_the_lock_survives_migration(
     assert kinds(legacy) == {"wheel GET": 2}
     app.poetry("lock", "--regenerate").assert_ok()
     assert app.lock == lock
+
+
+def test_repository_import_copies_the_0x_config_and_makes_it_private(pipper011: Path, tmp_path: Path) -> None:
+    home = Path(os.environ["HOME"])
+    key, secret, token = "AKIAOLDPIPPERKEY0001", "oldSecret/abcdefghijklmnopqrstuvwxyz012", "oldSessionToken0001"
+    run_cli("repository", "add", "other", "-b", "s3://somewhere-else/pypi").assert_ok()  # before the 0.x file
+    pipper0x.run(pipper011, "repository", "add", "team", "-b", "team-bucket", "--root-prefix", "custom", "-d",
+                 env={"HOME": str(home)})
+    # (0.11.1's `repository add -c` crashes with a KeyError; its `modify -c` stores the keys.)
+    pipper0x.run(pipper011, "repository", "modify", "team", "-c", key, secret, token, env={"HOME": str(home)})
+    aws_config = tmp_path / "aws-config"
+    aws_config.write_text("[profile ci]\nregion = us-east-1\n")
+    pipper0x.run(pipper011, "repository", "add", "other", "-b", "other-bucket", "-p", "ci",
+                 env={"HOME": str(home), "AWS_CONFIG_FILE": str(aws_config)})
+    old = home / ".pipper" / "repositories.json"
+    assert stat.S_IMODE(old.stat().st_mode) & 0o044  # 0.x leaves its secrets readable by others
+
+    result = run_cli("repository", "import").assert_ok()
+    assert secret not in result.output and token not in result.output
+    assert "Imported repository 'team' (default): s3://team-bucket/custom, keys AKIA****" in result.stdout
+    assert "Kept repository 'other' as configured here (s3://somewhere-else/pypi)" in result.stdout
+    new = Path(os.environ["XDG_CONFIG_HOME"]) / "poetry-pipper" / "config.json"
+    assert stat.S_IMODE(new.stat().st_mode) == 0o600 and stat.S_IMODE(old.stat().st_mode) == 0o600
+    data = json.loads(new.read_text())
+    assert data["default"] == "team"
+    assert data["repositories"]["team"] == {"bucket": "s3://team-bucket/custom", "access_key_id": key,
+                                           "secret_access_key": secret, "session_token": token}
+    assert data["repositories"]["other"] == {"bucket": "s3://somewhere-else/pypi"}
+    # A name not configured here yet is taken with its profile: `import other` after removing ours.
+    run_cli("repository", "remove", "other").assert_ok()
+    assert "Imported repository 'other': s3://other-bucket/pipper, profile 'ci'" in \
+        run_cli("repository", "import", "other").assert_ok().stdout
+
+    again = json.loads(run_cli("repository", "import", "--json").assert_ok().stdout)
+    assert (again["imported"], again["unchanged"], again["kept"]) == ([], ["other", "team"], [])
+    assert again["source_permissions_fixed"] is None
+    # pipper 0.11.1 still reads its (now private) file.
+    assert "team" in pipper0x.run(pipper011, "repository", "list", env={"HOME": str(home)})

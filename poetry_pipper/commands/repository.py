@@ -11,15 +11,15 @@ if TYPE_CHECKING:
     from ..config import Config, RepositoryConfig
     from ..credentials import Credentials
 
-ACTIONS = ("add", "modify", "remove", "list", "exists")
+ACTIONS = ("add", "modify", "remove", "list", "exists", "import")
 
 
 class RepositoryCommand(PipperCommand):
     name = "repository"
-    description = "Manage named repositories: add, modify, remove, list, exists."
+    description = "Manage named repositories: add, modify, remove, list, exists, import."
     arguments = [
         argument("action", f"One of: {', '.join(ACTIONS)}."),
-        argument("name", "The repository name (not for list).", optional=True),
+        argument("name", "The repository name (not for list; for import: only that one).", optional=True),
     ]
     options = [
         option("bucket", "b", "Where it is: a bucket name (prefix 'pipper'), s3://bucket[/prefix], file:///dir or a directory.",
@@ -29,7 +29,7 @@ class RepositoryCommand(PipperCommand):
         option("default", "d", "Make it the default repository (used when neither -b nor -r is given)."),
         option("endpoint-url", None, "S3 endpoint for S3-compatible servers ('' clears it).", flag=False),
         option("region", None, "AWS region of the bucket ('' clears it).", flag=False),
-        option("json", None, "list: print JSON (secrets masked)."),
+        option("json", None, "list, import: print JSON (secrets masked)."),
     ]
     help = """Named repositories live in the user config file ($PIPPER_CONFIG_DIR, else
 $XDG_CONFIG_HOME/poetry-pipper, else ~/.config/poetry-pipper), written with mode 0600.
@@ -42,16 +42,26 @@ A named repository supplies the location and, if stored, the credentials:
   pipper repository list --json
   pipper repository exists team && echo configured
   pipper repository remove team
+  pipper repository import          # copy the original pipper's ~/.pipper/repositories.json
 
 modify changes only the flags given: -p replaces stored keys, -c replaces a stored profile,
 and an empty value (--region '') clears a field. Secrets are never printed: list shows the
-first four characters of a key id and **** for secrets."""
+first four characters of a key id and **** for secrets.
+
+import copies the repositories of the original pipper 0.x (~/.pipper/repositories.json: bucket
+and root_prefix become s3://bucket/root_prefix) into the config file, written with mode 0600.
+A name that already exists with other settings is kept as it is and reported. pipper 0.x wrote
+its file readable by every user: import makes it 0600 too (pipper 0.x still reads it)."""
 
     def perform(self) -> int:
         action = self.argument("action")
         if action not in ACTIONS:
             raise PipperError(f"unknown action {action!r}: use one of {', '.join(ACTIONS)} (e.g. `pipper repository list`)")
         name = self.argument("name")
+        if action == "import":
+            if self._settings_given() or self.option("default"):
+                raise PipperError("`pipper repository import` takes only an optional NAME and --json")
+            return self._import(name)
         if action == "list":
             if name:
                 raise PipperError("`pipper repository list` takes no NAME")
@@ -185,6 +195,68 @@ first four characters of a key id and **** for secrets."""
         source = f"{config.path} (read from the original pipper's file; the next change saves here)" \
             if config.legacy else str(config.path)
         self.line(f"(* = default; config: {source})")
+        return 0
+
+    def _import(self, only: str | None) -> int:
+        import os
+        import stat
+
+        from ..config import edit, legacy_path, load_legacy
+
+        old = load_legacy()
+        source = legacy_path()
+        if old is None:
+            raise PipperError(f"no pipper 0.x configuration at {source}: nothing to import")
+        self._config = old  # its secrets are redacted from any error
+        if only is not None and only not in old.repositories:
+            known = ", ".join(sorted(old.repositories)) or "none"
+            raise PipperError(f"no repository {only!r} in {source} (it has: {known})")
+        wanted = {n: r for n, r in old.repositories.items() if only is None or n == only}
+        outcome: dict[str, list[str]] = {"imported": [], "unchanged": [], "kept": []}
+        with edit() as config:
+            fresh = config.legacy  # no new file yet: everything read so far came from the old one
+            self._config = config
+            for name, repo in sorted(wanted.items()):
+                current = config.repositories.get(name)
+                if current is None or (fresh and current == repo):
+                    config.repositories[name] = repo
+                    outcome["imported"].append(name)
+                elif current == repo:
+                    outcome["unchanged"].append(name)
+                else:
+                    outcome["kept"].append(name)
+            if config.default is None and old.default in outcome["imported"]:
+                config.default = old.default
+            if fresh and only is not None:  # importing one: the others were only read from the old file
+                config.repositories = {n: r for n, r in config.repositories.items() if n == only}
+                config.default = only if old.default == only else None
+        mode = stat.S_IMODE(source.stat().st_mode)
+        fixed = None
+        if mode & 0o077:
+            try:
+                os.chmod(source, 0o600)
+                fixed = f"{mode:04o} -> 0600"
+            except OSError as exc:
+                self.line_error(f"<comment>warning: could not make {source} private ({exc.strerror}): chmod 600 it</comment>")
+        if self.option("json"):
+            self.emit_json({"source": str(source), "config": str(config.path), "default": config.default,
+                            "source_permissions_fixed": fixed, **outcome})
+            return 0
+        for name in outcome["imported"]:
+            repo = config.repositories[name]
+            default = " (default)" if config.default == name else ""
+            self.line(f"Imported repository {name!r}{default}: {repo.bucket}, {repo.describe_identity()}")
+        for name in outcome["unchanged"]:
+            self.line(f"Repository {name!r} is already configured the same way")
+        for name in outcome["kept"]:
+            self.line(f"<comment>Kept repository {name!r} as configured here ({config.repositories[name].bucket}): the"
+                      f" pipper 0.x one differs; `pipper repository remove {name}` then import to take it</comment>")
+        left = sorted(set(old.repositories) - set(config.repositories))
+        if left:
+            self.line(f"Not imported from {source}: {', '.join(left)} (`pipper repository import NAME` takes one)")
+        self.line(f"Config: {config.path} (mode 0600)")
+        if fixed:
+            self.line(f"Made {source} private ({fixed}): it holds credentials; pipper 0.x still reads it")
         return 0
 
     # -- helpers -------------------------------------------------------------------------
