@@ -298,7 +298,14 @@ def authorize(
         raise DurationError(f"expiry of {expires_in} seconds is outside 1 second to 7 days")
     created = utcnow()
     packages = []
+    from .legacy import LegacyRelease
+
     for release in resolution.ordered():
+        if isinstance(release, LegacyRelease):  # its wheel is inside a 0.x bundle: no file to link to
+            raise PipperError(
+                f"{release.meta.name} {release.meta.version} is stored in the pipper 0.x layout, which has no"
+                f" wheel file to pre-authorize: run `pipper migrate -b {repo.location}` first"
+            )
         url = repo.storage.presign(release.key, expires_in)
         check_sigv4(url)
         expires = url_expiry(url) or created + datetime.timedelta(seconds=expires_in)

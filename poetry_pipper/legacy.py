@@ -81,6 +81,13 @@ def decode_safe_version(safe: str) -> Version | None:
         return None
 
 
+def is_0x_bundle(key: str) -> bool:
+    """Whether a key (relative to the root) is a pipper 0.x object: ``<name>/<safe_version>.pipper``."""
+    folder, _, name = key.partition("/")
+    return bool(folder) and "/" not in name and name.endswith(BUNDLE_SUFFIX) \
+        and decode_safe_version(name[: -len(BUNDLE_SUFFIX)]) is not None
+
+
 @dataclass(frozen=True)
 class LegacyRelease(Release):
     """A release stored as a 0.x bundle.

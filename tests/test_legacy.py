@@ -123,6 +123,7 @@ def test_a_new_index_takes_over_until_migrate_adds_the_0x_versions(repo: Repo, t
     assert [v["version"] for v in info["versions"]] == ["1.0.0", "2.0.0"]
     release = repo.open().require_index("foo").get("1.0.0")
     assert release is not None and release.meta.dependencies == ["bar:1.*"]  # pipper.json's list is kept
+    repo.cli("verify", "-b", repo.url).assert_ok()  # the 0.x objects left beside the layout are no problem
 
 
 def test_a_bundle_that_is_not_what_its_name_says(repo: Repo, tmp_path: Path) -> None:
@@ -176,3 +177,9 @@ def test_repository_import_of_one_name_before_any_new_config(tmp_path: Path) -> 
     assert [r["name"] for r in listing["repositories"]] == ["one"] and listing["default"] is None
     assert "no repository 'three' in" in run_cli("repository", "import", "three").assert_one_line_error()
     assert "takes only an optional NAME" in run_cli("repository", "import", "-d").assert_one_line_error()
+
+
+def test_authorize_asks_for_migrate_first(s3_repo: Repo, tmp_path: Path) -> None:
+    put_0x(s3_repo, tmp_path, "oldie", "1.0.0")
+    line = s3_repo.cli("authorize", "oldie", "-b", s3_repo.url).assert_one_line_error()
+    assert "oldie 1.0.0 is stored in the pipper 0.x layout" in line and "run `pipper migrate -b s3://" in line
