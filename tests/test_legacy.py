@@ -183,3 +183,18 @@ def test_authorize_asks_for_migrate_first(s3_repo: Repo, tmp_path: Path) -> None
     put_0x(s3_repo, tmp_path, "oldie", "1.0.0")
     line = s3_repo.cli("authorize", "oldie", "-b", s3_repo.url).assert_one_line_error()
     assert "oldie 1.0.0 is stored in the pipper 0.x layout" in line and "run `pipper migrate -b s3://" in line
+
+
+@pytest.mark.poetry
+def test_poetry_names_the_source_when_a_0x_bundle_is_unreadable(local_repo: Repo, tmp_path: Path) -> None:
+    from .poetry_helpers import Project, poetry_env, pyproject
+
+    local_repo.open().storage.put("Broken/v1-0-0.pipper", b"not a zip")
+    path = tmp_path / "app"
+    path.mkdir()
+    (path / "pyproject.toml").write_text(pyproject([("private", Path(local_repo.url).as_uri(), "primary")],
+                                                   dependencies=["broken"]))
+    result = Project(path, poetry_env(tmp_path)).poetry("lock")
+    assert result.code == 1 and "Traceback" not in result.output
+    assert "source 'private'" in result.output and "Broken/v1-0-0.pipper (pipper 0.x bundle): not a .pipper bundle" \
+        in " ".join(result.output.split()), result.output

@@ -96,7 +96,8 @@ class PipperSource(CachedRepository):
         from poetry.repositories.exceptions import PackageNotFoundError
 
         index = self.index(name)
-        release = index.get(version.text) if index is not None else None
+        # A pipper 0.x release is read from its bundle here (one GET): failures name the source.
+        release: Release | None = self._guard(lambda: index.get(version.text)) if index is not None else None
         if release is None:
             raise PackageNotFoundError(f"Package {name} ({version}) not found in source '{self.name}'.")
         return release
@@ -173,7 +174,7 @@ class PipperSource(CachedRepository):
         if locked:
             return locked
         index = self.index(package.name)
-        release = index.get(package.version.text) if index is not None else None
+        release = self._guard(lambda: index.get(package.version.text)) if index is not None else None
         if release is None:
             return []
         url = self.core.storage.url_for(release.key)
