@@ -7,7 +7,8 @@ satisfying *all* current constraints is picked; picks are revised until they agr
 Cycles are fine. Public names are left to pip.
 
 Cost: one index GET per distinct name probed (in parallel per wave); the answer for a
-public name is a single 404.
+public name is a single 404 (plus, once per run for all of them, one LIST of the root looking
+for pipper 0.x folders: see legacy.py).
 """
 
 from __future__ import annotations
