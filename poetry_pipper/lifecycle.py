@@ -246,6 +246,8 @@ def verify(repo: Repository, *, hash_wheels: bool = True) -> VerifyReport:
                 what = "yank state" if record.yanked != entry.yanked or record.yanked_reason != entry.yanked_reason else "content"
                 problems.append(Problem("entry-differs", ikey, f"{name} {version}: the index's {what} differs from the release record"))
         for version in sorted(records.keys() - entries.keys()):
+            if records[version].key not in keys:
+                continue  # a record without its wheel: reported as missing-wheel, rightly not indexed
             problems.append(Problem("unindexed-release", release_key(name, version),
                                     f"{name} {version} has a release record but is not in the index"))
 
@@ -447,7 +449,7 @@ def reindex(repo: Repository, *, progress: Callable[[str], None] | None = None) 
                 if problem.kind == "bad-record" and version in index.releases:
                     new[version] = index.releases[version]
             latest = newest(new.values())
-            display = latest.meta.name if latest else index.display_name
+            display = index.display_name if index.releases or not latest else latest.meta.name
             if index.name == name and new == index.releases and display == index.display_name:
                 return False
             index.name, index.display_name, index.releases = name, display, new
@@ -474,7 +476,7 @@ def reindex(repo: Repository, *, progress: Callable[[str], None] | None = None) 
                 continue
             index = _parse_index(name, url(index_key(name)))(blob.data)
             if index.releases:
-                wanted[name] = index.display_name
+                wanted[name] = root.packages.get(name) or index.display_name
         if wanted == root.packages:
             return False
         root.packages = wanted

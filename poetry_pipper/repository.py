@@ -391,6 +391,10 @@ class Repository:
         """
         project, version = canonicalize_name(name), _normal_version(version)
         key = release_key(project, version)
+        ikey = index_key(project)
+        index_blob = self.storage.get(ikey)  # a corrupt or newer-format index refuses before any write
+        if index_blob is not None:
+            PackageIndex.from_bytes(index_blob.data, self.location.key_url(ikey))
         for attempt in range(MAX_CAS_ATTEMPTS):
             blob = self.storage.get(key)
             if blob is None:
@@ -428,7 +432,10 @@ class Repository:
             if current is not None:
                 hints = tuple(sorted({*current.private_requires, *record.private_requires}))
                 record = replace(record, private_requires=hints)
-            return index.add(record)
+            display = index.display_name if index.releases else record.meta.name
+            changed = index.add(record)
+            index.display_name = display  # yanking an old version does not rename the package
+            return changed
 
         index, etag, changed = self._cas(
             ikey, lambda d: PackageIndex.from_bytes(d, self.location.key_url(ikey)), lambda: PackageIndex.empty(project),

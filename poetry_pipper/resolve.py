@@ -80,6 +80,11 @@ def release_requirements(release: Release, extras: Iterable[str] = ()) -> list[t
     return found
 
 
+def _is_exact(specifier: SpecifierSet) -> bool:
+    specs = list(specifier)
+    return len(specs) == 1 and specs[0].operator in ("==", "===") and "*" not in specs[0].version
+
+
 class Resolver:
     def __init__(
         self,
@@ -165,7 +170,9 @@ class Resolver:
                             )
                     new[name] = release
                 elif self.indexes.get(name) is not None:
-                    new[name] = self._choose(name, cons, name in exact)
+                    # PEP 592: a yanked version only for an exact pin, requested or required.
+                    pinned = name in exact or any(_is_exact(c.specifier) for c in cons)
+                    new[name] = self._choose(name, cons, pinned)
             if {n: r.version for n, r in new.items()} == {n: r.version for n, r in picks.items()}:
                 public = {n for n in constraints if n not in new}
                 return Resolution(new, public, constraints)
