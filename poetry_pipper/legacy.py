@@ -127,7 +127,7 @@ class LegacyIndex(PackageIndex):
     folders: list[str] = field(default_factory=list)
 
     def stub(self, version: str) -> Release:
-        """The release as listed, without reading its bundle."""
+        """The release without reading its bundle: a stub, or the complete release if already read."""
         return dict.__getitem__(self.releases, version)  # type: ignore[no-any-return]
 
 
