@@ -301,9 +301,12 @@ def read_bundle(path: Path, workdir: Path) -> tuple[BundleMeta, Path]:
         return meta_for(wheel, meta.dependencies), wheel_path
     if digest.hexdigest() != meta.sha256 or size != meta.size:
         wheel_path.unlink(missing_ok=True)
+        found, said = (
+            (f"sha256 is {digest.hexdigest()[:16]}...", f"{meta.sha256[:16]}...") if digest.hexdigest() != meta.sha256
+            else (f"size is {size} bytes", f"{meta.size}")
+        )
         raise IntegrityError(
-            f"{origin}: the wheel's sha256 is {digest.hexdigest()[:16]}..., the metadata says"
-            f" {meta.sha256[:16]}...: the bundle is corrupt or was tampered with"
+            f"{origin}: the wheel's {found}, the metadata says {said}: the bundle is corrupt or was tampered with"
         )
     return meta, wheel_path
 

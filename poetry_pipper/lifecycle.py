@@ -256,7 +256,7 @@ def verify(repo: Repository, *, hash_wheels: bool = True) -> VerifyReport:
             referenced.setdefault(release.key, release)
         file_prefix = f"packages/{name}/files/"
         wanted = {k for r in referenced.values() for k in (r.key, r.metadata_key)}
-        for key in sorted(k for k in keys if k.startswith(file_prefix) and k not in wanted):
+        for key in sorted(k for k in keys if k.startswith(file_prefix) and k not in wanted and _FILE_KEY.match(k)):
             problems.append(Problem("orphan-file", key, "no release record or index entry references it"))
         for release in referenced.values():
             label = f"{name} {release.meta.version}"

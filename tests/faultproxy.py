@@ -14,7 +14,8 @@ one fault instead, the least used of the kinds that apply to it, so every kind g
   kept, so only the sha256 check can notice.
 
 Other switches: ``strip_conditions`` drops ``If-None-Match``/``If-Match`` (a server that ignores
-conditional writes), ``throttle`` limits body bytes per second in both directions, and
+conditional writes), ``throttle`` limits body bytes per second in both directions,
+``max_faults`` stops injecting after that many, and
 ``transferring`` is set once any single body has moved more than 1 MB (for Ctrl-C tests).
 """
 
@@ -51,6 +52,7 @@ class FaultProxy:
         kinds: tuple[str, ...] = KINDS,
         strip_conditions: bool = False,
         throttle: int | None = None,
+        max_faults: int | None = None,
     ) -> None:
         parsed = urlparse(target)
         self.target_host = parsed.hostname or "127.0.0.1"
@@ -59,6 +61,7 @@ class FaultProxy:
         self.kinds = kinds
         self.strip_conditions = strip_conditions
         self.throttle = throttle
+        self.max_faults = max_faults
         self.counts: Counter[str] = Counter()
         self.requests = 0
         self.stripped = 0
@@ -99,6 +102,8 @@ class FaultProxy:
         with self._lock:
             self.requests += 1
             if self.rate <= 0 or self._rng.random() >= self.rate:
+                return None
+            if self.max_faults is not None and self.faults >= self.max_faults:
                 return None
             applicable = [
                 k for k in self.kinds
