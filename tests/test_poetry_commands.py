@@ -91,3 +91,33 @@ def test_help_parity(command: str, tmp_path: Path) -> None:
     assert set(_options(cli)) <= set(_options(poetry_help))
     description = cli.split("Description:")[1].split("Usage:")[0].strip()
     assert description in poetry_help
+
+
+def test_credentials_option_takes_key_and_secret_under_poetry(auth_s3, public_index: PublicIndex, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`poetry pipper install -c KEY SECRET NAME`: the words after -c are the keys, NAME the package."""
+    url = f"s3://{auth_s3.bucket}/poetry-c"
+    publisher = Repo(url, auth_s3.env(auth_s3.publisher))
+    run_cli("bundle", str(ROOT / "examples" / "acme-strings"), "-o", str(tmp_path / "b"), "--no-isolation").assert_ok()
+    publisher.cli("publish", str(tmp_path / "b"), "-b", url).assert_ok()
+    consumer = Repo(url, {"AWS_ENDPOINT_URL": auth_s3.server.endpoint}, auth_s3.server, auth_s3.bucket)
+    app = example(tmp_path, "consumer-app", consumer, public_index)
+    app.env.update({"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""})
+    key, secret = auth_s3.reader
+    result = app.poetry("pipper", "install", "-c", key, secret, "acme-strings").assert_ok()
+    assert app.has("acme_strings") and secret not in result.output
+
+
+def test_repository_option_takes_a_named_repository_too(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path) -> None:
+    run_cli("bundle", str(ROOT / "examples" / "acme-strings"), "-o", str(tmp_path / "b"), "--no-isolation").assert_ok()
+    s3_repo.cli("publish", str(tmp_path / "b"), "-b", s3_repo.url).assert_ok()
+    s3_repo.cli("repository", "add", "team", "-b", s3_repo.url).assert_ok()
+    app = example(tmp_path, "consumer-app", Repo(str(tmp_path / "elsewhere"), {}), public_index)
+    app.env.update(s3_repo.env)
+    # -r names a pipper repository, not a source of this project.
+    out = app.poetry("pipper", "info", "acme-strings", "-r", "team", "--json").assert_ok().stdout
+    assert '"latest": "1.0.0"' in out
+    # -b wins over the project's source.
+    out = app.poetry("pipper", "info", "acme-strings", "-b", s3_repo.url, "--json").assert_ok().stdout
+    assert '"latest": "1.0.0"' in out
+    # The project's only source (an empty directory repository) is the default.
+    assert "not found" in app.poetry("pipper", "info", "acme-strings").stderr

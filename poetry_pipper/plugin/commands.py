@@ -45,7 +45,22 @@ class PoetryFrontDoor:
 
     application: Any
 
-    def option(self, name: str) -> Any: ...  # provided by cleo's Command
+    if TYPE_CHECKING:  # provided by cleo's Command (a stub here would shadow it)
+
+        def option(self, name: str) -> Any: ...
+
+    def run(self, io: Any) -> int:
+        """Accept ``-c KEY SECRET [TOKEN]`` as the ``pipper`` CLI does (cleo options take one value)."""
+        from cleo.io.inputs.argv_input import ArgvInput
+
+        if isinstance(io.input, ArgvInput) and any(t in ("-c", "--credentials") for t in io.input._tokens):
+            from ..credentials import expand_credentials_args
+
+            tokens = list(io.input._tokens)
+            # Poetry joins the command's words into one token ("pipper install"); rewrite what follows.
+            start = next((i + 1 for i, t in enumerate(tokens) if t.startswith("pipper ")), 0)
+            io.input._set_tokens(tokens[:start] + expand_credentials_args(tokens[start:]))
+        return super().run(io)  # type: ignore[misc, no-any-return]
 
     @property
     def poetry(self) -> Poetry:
