@@ -159,6 +159,12 @@ class VerifyReport:
         }
 
 
+def counted(report: VerifyReport | ReindexReport) -> str:
+    """``3 packages, 1 version``."""
+    packages, versions = report.packages, report.versions
+    return f"{packages} package{'s' * (packages != 1)}, {versions} version{'s' * (versions != 1)}"
+
+
 def _parse_or_problem(
     parse: Callable[[], Any], problems: list[Problem], kind: str, key: str
 ) -> Any:

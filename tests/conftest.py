@@ -358,3 +358,30 @@ def fault_proxy():  # type: ignore[no-untyped-def]
     for proxy in started:
         print(f"fault proxy {proxy.url}: {proxy.summary()}")
         proxy.stop()
+        log = os.environ.get("PIPPER_TEST_FAULT_LOG")
+        if log and proxy.requests:
+            with open(log, "a") as handle:  # one short line: appends from several workers do not mix
+                handle.write(f"{os.environ.get('PYTEST_CURRENT_TEST', '?').split(' ')[0]}: {proxy.summary()}\n")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The controller picks a file where every fault proxy reports; xdist workers inherit it."""
+    if not hasattr(config, "workerinput") and "PIPPER_TEST_FAULT_LOG" not in os.environ:
+        import tempfile
+
+        fd, path = tempfile.mkstemp(prefix="pipper-faults-", suffix=".log")
+        os.close(fd)
+        os.environ["PIPPER_TEST_FAULT_LOG"] = path
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:  # type: ignore[no-untyped-def]
+    """Faults injected per kind, per test, at the end of the run (tests/faultproxy.py)."""
+    log = os.environ.get("PIPPER_TEST_FAULT_LOG")
+    if hasattr(config, "workerinput") or not log or not os.path.exists(log):
+        return
+    lines = [line for line in Path(log).read_text().splitlines() if line.strip()]
+    os.unlink(log)
+    if lines:
+        terminalreporter.section("fault proxy")
+        for line in sorted(lines):
+            terminalreporter.line(line)

@@ -95,8 +95,13 @@ class FaultProxy:
         return sum(self.counts.values())
 
     def summary(self) -> str:
-        kinds = ", ".join(f"{kind}: {self.counts[kind]}" for kind in ALL_KINDS if kind in self.kinds)
-        return f"{self.faults} faults in {self.requests} requests ({kinds})"
+        if self.rate <= 0:
+            kinds = "no faults"
+        else:
+            kinds = ", ".join(f"{kind}: {self.counts[kind]}" for kind in ALL_KINDS if kind in self.kinds)
+        extra = f", If-None-Match/If-Match stripped {self.stripped} times" if self.strip_conditions else ""
+        extra += f", throttled to {self.throttle / 2**20:g} MB/s per body" if self.throttle else ""
+        return f"{self.faults} faults in {self.requests} requests ({kinds}){extra}"
 
     def _choose(self, method: str, path: str, has_body: bool) -> str | None:
         with self._lock:

@@ -30,10 +30,11 @@ it; publishing it again later works as for a new package.
         name, version = exact_version(text, "delete")
         if not self.option("yes"):
             raise PipperError(f"deleting {name} {version} cannot be undone: add --yes to confirm (or use `pipper yank`)")
-        release = delete(self.repository(), text)
+        repo = self.repository()
+        release = delete(repo, text)
         meta = release.meta
         if self.option("json"):
             self.emit_json({"name": meta.name, "version": meta.version, "sha256": meta.sha256, "deleted": True})
         else:
-            self.line(f"Deleted <info>{meta.name} {meta.version}</info> from {self.repository().location}")
+            self.line(f"Deleted <info>{meta.name} {meta.version}</info> from {repo.location}")
         return 0

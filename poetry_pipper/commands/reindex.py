@@ -22,7 +22,7 @@ deletes files. A record whose wheel is missing is reported and left out of the i
   pipper verify -b s3://my-bucket/pypi || pipper reindex -b s3://my-bucket/pypi"""
 
     def perform(self) -> int:
-        from ..lifecycle import reindex
+        from ..lifecycle import counted, reindex
 
         repo = self.repository()
         report = reindex(repo)
@@ -33,7 +33,7 @@ deletes files. A record whose wheel is missing is reported and left out of the i
             self.line(f"skipped {problem.line()}")
         for key in report.written:
             self.line(f"rewrote {key}")
-        what = f"{report.packages} packages, {report.versions} versions"
+        what = counted(report)
         if report.written:
             self.line(f"Reindexed {repo.location}: {what}; {len(report.written)} objects rewritten")
         else:

@@ -27,7 +27,7 @@ An orphan file can be a publish in progress: run verify again when no one is pub
   pipper verify -b s3://my-bucket/pypi --no-hash     # existence only, no downloads"""
 
     def perform(self) -> int:
-        from ..lifecycle import verify
+        from ..lifecycle import counted, verify
 
         repo = self.repository()
         report = verify(repo, hash_wheels=not self.option("no-hash"))
@@ -36,7 +36,7 @@ An orphan file can be a publish in progress: run verify again when no one is pub
         else:
             for problem in report.problems:
                 self.line(problem.line())
-        summary = f"{report.packages} packages, {report.versions} versions, {report.wheels_hashed} wheels hashed"
+        summary = f"{counted(report)}, {report.wheels_hashed} wheel{'s' * (report.wheels_hashed != 1)} hashed"
         if report.ok:
             if not self.option("json"):
                 self.line(f"{repo.location}: {summary}; no drift")
