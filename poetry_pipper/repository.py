@@ -265,17 +265,17 @@ class Repository:
                          lambda d: PackageIndex.from_bytes(d, ikey), render_simple_page)
         if first_release:
             # Only a new package changes the root list; `reindex` repairs it after a crash.
-            self._register(name, release.meta.name)
-            self._mark_private_dependents(name)
+            root = self._register(name, release.meta.name)
+            self._mark_private_dependents(name, root)
         return index
 
-    def _mark_private_dependents(self, name: str) -> None:
+    def _mark_private_dependents(self, name: str, root: RootIndex) -> None:
         """A new package may already be a dependency of published ones: add it to their hints.
 
         One GET per package in the repository, only when a package is published for the
         first time, so that resolvers never have to probe for private names.
         """
-        for other in self.packages().packages:
+        for other in root.packages:
             if other == name:
                 continue
             ikey = index_key(other)
@@ -303,7 +303,7 @@ class Repository:
                 changed |= index.add(Release.from_record(blob.data, self.location.key_url(key)))
         return changed
 
-    def _register(self, name: str, display_name: str) -> None:
+    def _register(self, name: str, display_name: str) -> RootIndex:
         def add(root: RootIndex) -> bool:
             if root.packages.get(name) == display_name:
                 return False
@@ -314,6 +314,7 @@ class Repository:
         if changed:
             self._mirror(SIMPLE_ROOT, ROOT_INDEX, root, etag,
                          lambda d: RootIndex.from_bytes(d, ROOT_INDEX), lambda r: render_simple_root(r.packages))
+        return root
 
     def _cas(
         self,

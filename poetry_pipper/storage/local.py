@@ -13,8 +13,8 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
-from typing import BinaryIO
 from pathlib import Path
+from typing import BinaryIO
 
 from ..errors import NotFound, PreconditionFailed, StorageError
 from ..location import Location
@@ -132,7 +132,7 @@ class LocalStorage:
     def open_stream(self, key: str) -> tuple[BinaryIO, int]:
         path = self._path(key)
         try:
-            return open(path, "rb"), path.stat().st_size  # noqa: SIM115 - the caller closes it
+            return open(path, "rb"), path.stat().st_size
         except FileNotFoundError:
             raise NotFound(f"{self.location.key_url(key)} does not exist") from None
 

@@ -325,18 +325,22 @@ class S3Storage:
 
     def list_dir(self, prefix: str) -> Listing:
         base = self._key(prefix)
-        folders: list[str] = []
-        names: list[str] = []
-        try:
+
+        def listing() -> Listing:
+            folders: list[str] = []
+            names: list[str] = []
             paginator = self.client.get_paginator("list_objects_v2")
             for page in paginator.paginate(Bucket=self.bucket, Prefix=base, Delimiter="/"):
                 folders += [p["Prefix"][len(base):].rstrip("/") for p in page.get("CommonPrefixes", [])]
                 names += [item["Key"][len(base):] for item in page.get("Contents", [])]
+            return sorted(f for f in folders if f), sorted(n for n in names if n)
+
+        try:
+            return _retry_broken_reply(listing, self.location.key_url(prefix))
         except botocore.exceptions.ClientError as exc:
             raise translate(exc, self.location, prefix, "list") from None
         except botocore.exceptions.BotoCoreError as exc:
             raise translate(exc, self.location, prefix, "list") from None
-        return sorted(f for f in folders if f), sorted(n for n in names if n)
 
     def delete(self, key: str) -> None:
         try:
