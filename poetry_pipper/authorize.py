@@ -203,10 +203,7 @@ class Authorized:
         return self.release.meta.version
 
     def to_json(self) -> dict[str, Any]:
-        meta = self.release.meta.to_json()
-        meta.pop("bundle_format", None)
-        meta.pop("safe_version", None)
-        return {**meta, "url": self.url, "expires": _iso(self.expires)}
+        return {**self.release.meta.fields(), "url": self.url, "expires": _iso(self.expires)}
 
     @classmethod
     def from_json(cls, data: Any, origin: str) -> Authorized:

@@ -89,8 +89,13 @@ class BundleMeta:
     def project(self) -> str:
         return canonicalize_name(self.name)
 
+    def fields(self) -> dict[str, Any]:
+        """The metadata alone, as release records and pre-authorized files carry it."""
+        return asdict(self)
+
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        """The bundle's ``package.meta``: the fields plus the bundle format and pipper 0.x's keys."""
+        data = self.fields()
         data["bundle_format"] = BUNDLE_FORMAT
         data["safe_version"] = safe_version(self.version)  # read by pipper 0.x
         return data

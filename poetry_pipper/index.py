@@ -117,11 +117,8 @@ class Release:
         return self.key + ".metadata"
 
     def to_json(self) -> dict[str, Any]:
-        meta = self.meta.to_json()
-        meta.pop("bundle_format", None)
-        meta.pop("safe_version", None)
         return {
-            **meta,
+            **self.meta.fields(),
             "file": self.key,
             "metadata_sha256": self.metadata_sha256,
             "published": self.published,

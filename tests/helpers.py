@@ -140,3 +140,20 @@ class AccessLog:
 
     def since_mark(self, contains: str = "") -> list[Request]:
         return [r for r in self.all()[self._mark:] if contains in r.path]
+
+
+class LoopbackServer:
+    """A threaded HTTP server on 127.0.0.1 and a free port, for the tests' stand-in servers."""
+
+    def __init__(self, handler: type) -> None:
+        import threading
+        from http.server import ThreadingHTTPServer
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -25,9 +25,11 @@ import hmac
 import http.client
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
+
+from .helpers import LoopbackServer
 
 MAX_EXPIRES = 7 * 24 * 3600
 
@@ -90,14 +92,11 @@ class SigV4Gate:
 
             do_HEAD = do_PUT = do_POST = do_DELETE = do_GET
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self._http = LoopbackServer(Handler)
+        self.endpoint = self._http.endpoint
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._http.close()
 
     def mark(self) -> None:
         with self._lock:

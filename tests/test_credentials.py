@@ -9,10 +9,9 @@ from __future__ import annotations
 import io
 import json
 import logging
-import threading
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -30,7 +29,7 @@ from poetry_pipper.credentials import (
 from poetry_pipper.errors import PipperError
 
 from .conftest import AuthS3, PublicIndex, S3Server, Venv, pip_env
-from .helpers import Result, make_wheel, run_cli
+from .helpers import LoopbackServer, Result, make_wheel, run_cli
 
 BAD = ("AKIABADBADBADBAD0000", "badSecretbadSecretbadSecretbadSecret0000")
 TOKEN = "IQoJb3JpZ2luX2VjEXAMPLETOKEN/" + "Ab+9" * 40 + "=="
@@ -368,14 +367,11 @@ class ExpiredTokenServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self._http = LoopbackServer(Handler)
+        self.endpoint = self._http.endpoint
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._http.close()
 
 
 @pytest.fixture
