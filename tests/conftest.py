@@ -291,6 +291,8 @@ class AuthS3:
     publisher: tuple[str, str]
     #: Temporary credentials (key id, secret, session token) of a role with the reader policy.
     reader_session: tuple[str, str, str]
+    #: A valid identity with no S3 permission at all (AccessDenied on every read).
+    outsider: tuple[str, str] = ("", "")
 
     def env(self, who: tuple[str, str]) -> dict[str, str]:
         return {"AWS_ENDPOINT_URL": self.server.endpoint, "AWS_ACCESS_KEY_ID": who[0], "AWS_SECRET_ACCESS_KEY": who[1]}
@@ -305,8 +307,9 @@ def auth_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthS3]:
     import botocore.exceptions
 
     # Exactly the setup requests: create_bucket + 2 x (create_user, put_user_policy, create_access_key)
-    # + create_role, put_role_policy, assume_role. Every later request is authenticated.
-    setup_requests = 10
+    # + create_role, put_role_policy, assume_role + the outsider's create_user, create_access_key.
+    # Every later request is authenticated.
+    setup_requests = 12
     server = start_moto(tmp_path_factory.mktemp("moto-auth"), {"INITIAL_NO_AUTH_ACTION_COUNT": str(setup_requests)})
     bucket = f"auth-{uuid.uuid4().hex[:12]}"
     iam = boto3.client("iam", endpoint_url=server.endpoint, region_name="us-east-1")
@@ -325,6 +328,8 @@ def auth_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthS3]:
     iam.put_role_policy(RoleName="reader-role", PolicyName="reader-policy", PolicyDocument=policies["reader"])
     sts = boto3.client("sts", endpoint_url=server.endpoint, region_name="us-east-1")
     session = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="pipper-tests")["Credentials"]
+    iam.create_user(UserName="outsider")
+    outsider = iam.create_access_key(UserName="outsider")["AccessKey"]
     try:  # the setup budget is spent: an unknown key must now be refused
         boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1", aws_access_key_id="AKIANOTAKEY",
                      aws_secret_access_key="x").head_bucket(Bucket=bucket)
@@ -332,7 +337,8 @@ def auth_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthS3]:
     except botocore.exceptions.ClientError:
         pass
     yield AuthS3(server, bucket, keys["reader"], keys["publisher"],
-                 (session["AccessKeyId"], session["SecretAccessKey"], session["SessionToken"]))
+                 (session["AccessKeyId"], session["SecretAccessKey"], session["SessionToken"]),
+                 (outsider["AccessKeyId"], outsider["SecretAccessKey"]))
     stop(server.process)
 
 

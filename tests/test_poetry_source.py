@@ -183,6 +183,7 @@ def test_http_basic_credentials_per_source(auth_s3: AuthS3, public_index: Public
         ("missing-bucket", "bucket 'no-such-bucket-x' does not exist"),
         ("no-credentials", "no credentials: set AWS_PROFILE"),
         ("bad-credentials", "credentials rejected"),
+        ("access-denied", "AccessDenied on s3://"),
         ("not-found", "chain-zzz"),
     ],
 )
@@ -196,6 +197,8 @@ def test_errors_fail_fast_in_one_line(case: str, expected: str, s3_repo: Repo, a
         env = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}
     elif case == "bad-credentials":
         repo = Repo(f"s3://{auth_s3.bucket}/p", {**auth_s3.env((auth_s3.reader[0], "wrong-secret"))})
+    elif case == "access-denied":
+        repo = Repo(f"s3://{auth_s3.bucket}/p", {**auth_s3.env(auth_s3.outsider)})
     app = project(tmp_path, repo, public_index, poetry_deps={"chain-zzz": '{version = "*", source = "private"}'})
     result = app.poetry("lock", env=env)
     assert result.code != 0
