@@ -148,6 +148,8 @@ class Bench:
 
     def venv_template(self, name: str, packages: list[str]) -> Path:
         path = SCRATCH / f"template-{name}"
+        if path.exists():
+            return path
         subprocess.run([PY, "-m", "venv", str(path)], check=True)
         if packages:
             subprocess.run([str(path / "bin" / "python"), "-m", "pip", "install", "-q", *packages], check=True)
@@ -287,7 +289,7 @@ class Bench:
 
     def scaling(self) -> None:
         log("== scaling: versions per package and number of packages")
-        template = self.venv_template("scaling", [str(ROOT)])
+        template = self.venv_template("poetry-pipper", [str(ROOT)])
         table: dict[str, dict[str, object]] = {}
         cases = [("versions", 1, v) for v in (5, 50, 500)] + [("packages", p, 3) for p in (1, 10, 50)]
         for kind, packages, versions in cases:
