@@ -202,7 +202,17 @@ class Bench:
     # -- 2. Poetry: s3 source vs a PEP 503 HTTP index ------------------------------------
 
     def publish_many(self, url: str, packages: int, versions: int, tag: str) -> list[str]:
-        """Publish `packages` packages with `versions` versions each, in-process and in parallel."""
+        """Publish `packages` packages with `versions` versions each.
+
+        Published in-process into a directory repository (the same layout), then copied to the
+        bucket in parallel: hundreds of versions of one package published concurrently would
+        mostly measure compare-and-swap contention, which is not what these figures are about.
+        """
+        if url.startswith("s3://"):
+            staging = SCRATCH / "staging" / tag
+            names = self.publish_many(staging.as_uri(), packages, versions, tag)
+            self.upload_tree(staging, url)
+            return names
         repo = self.repo(url)
         names = [f"{tag}-{i}" for i in range(packages)]
         jobs = []
@@ -216,11 +226,23 @@ class Bench:
             wheel = make_wheel(self.wheels / f"{tag}-{name}-{version}", name, version, requires=deps)
             repo.publish_wheel(wheel, [])
 
-        # Leaves first, so the private-dependency hints are complete.
+        # Leaves first, so the private-dependency hints are complete; versions one after another.
         for name in reversed(names):
-            with ThreadPoolExecutor(max_workers=16) as pool:
-                list(pool.map(publish, [j for j in jobs if j[0] == name]))
+            for job in (j for j in jobs if j[0] == name):
+                publish(job)
         return names
+
+    def upload_tree(self, root: Path, url: str) -> None:
+        bucket, _, prefix = url[len("s3://"):].partition("/")
+        client = self.server.client()
+        files = [p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".pipper")]
+
+        def put(path: Path) -> None:
+            key = f"{prefix}/{path.relative_to(root).as_posix()}" if prefix else path.relative_to(root).as_posix()
+            client.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
+
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            list(pool.map(put, files))
 
     def poetry_project(self, name: str, sources: list[tuple[str, str, str]], deps: dict[str, str]) -> Path:
         path = SCRATCH / "projects" / name
@@ -261,7 +283,10 @@ class Bench:
         try:
             dep = {names[0]: '{version = "*", source = "private"}'}
             public = ("public", self.public + "/", "primary")
-            http_project = self.poetry_project("http", [public, ("private", f"http://127.0.0.1:{port}/simple/", "explicit")], dep)
+            # An explicit legacy source cannot resolve transitive private names (Poetry looks for them on
+            # the primary sources only), so the PEP 503 index has to be primary; the s3:// source pins
+            # them to itself and stays explicit.
+            http_project = self.poetry_project("http", [public, ("private", f"http://127.0.0.1:{port}/simple/", "primary")], dep)
             s3_project = self.poetry_project("s3", [public, ("private", s3_url, "explicit")], dep)
             http_lock, _ = self.lock_time(http_project, "http")
             s3_lock, s3_requests = self.lock_time(s3_project, "s3")

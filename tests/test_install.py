@@ -199,3 +199,18 @@ def test_corrupt_bundle_installs_nothing(venv: Venv, public_index: PublicIndex, 
     bad.write_bytes(b"this is not a zip")
     result = run_cli("install", str(bad), python=venv.python, env=pip_env(public_index))
     assert "not a .pipper bundle" in result.assert_one_line_error()
+
+
+def test_info_local_needs_no_repository_or_credentials(local_repo: Repo, venv: Venv, public_index: PublicIndex, tmp_path: Path) -> None:
+    publish(local_repo, tmp_path, "shown", "1.0.0")
+    publish(local_repo, tmp_path, "shown", "1.1.0")
+    install(venv, local_repo, public_index, "shown:1.0.0").assert_ok()
+    bare = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_CONFIG_FILE": "/nonexistent"}
+    out = run_cli("info", "shown", "-l", python=venv.python, env=bare).assert_ok().stdout
+    assert out.strip() == "shown: 1.0.0"
+    data = json.loads(run_cli("info", "shown", "-l", "--json", python=venv.python, env=bare).assert_ok().stdout)
+    assert data == {"name": "shown", "installed": "1.0.0"}
+    assert run_cli("info", "absent", "-l", python=venv.python, env=bare).code == 1
+    # With the repository: the installed version, the published ones, and the upgrade.
+    remote = run_cli("info", "shown", "-b", local_repo.url, python=venv.python).assert_ok().stdout
+    assert "installed: 1.0.0" in remote and "1.1.0  (latest)" in remote and "Upgrade available: 1.0.0 -> 1.1.0" in remote

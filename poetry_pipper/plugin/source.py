@@ -14,6 +14,7 @@ whatever the source's priority (dependency confusion).
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
@@ -46,6 +47,8 @@ class PipperSource(CachedRepository):
         self._config = config
         self._lock = threading.Lock()
         self._indexes: dict[str, PackageIndex | None] = {}
+        self._pending: dict[str, Future[PackageIndex | None]] = {}
+        self._executor: ThreadPoolExecutor | None = None
         self._core: Repository | None = None
 
     @property
@@ -83,14 +86,31 @@ class PipperSource(CachedRepository):
             raise PipperSourceError(f"source '{self.name}' ({self._url}): {message}") from None
 
     def index(self, name: str) -> PackageIndex | None:
+        """The package's index: one GET per package per run, shared by every caller."""
         key = canonicalize_name(name)
         with self._lock:
             if key in self._indexes:
                 return self._indexes[key]
+            pending = self._pending.get(key)
+            if pending is None:
+                pending = self._pending[key] = self._pool().submit(self._load, key)
+        return pending.result()  # type: ignore[no-any-return]
+
+    def _load(self, key: str) -> PackageIndex | None:
         index: PackageIndex | None = self._guard(lambda: self.core.package_index(key))
         with self._lock:
             self._indexes[key] = index
+            # Poetry resolves one name at a time; the private dependencies named in this index
+            # will be asked for next, so fetch them now, in parallel (still one GET each).
+            wanted = {n for r in (index.releases.values() if index else ()) for n in r.private_requires}
+            for name in wanted - self._indexes.keys() - self._pending.keys():
+                self._pending[name] = self._pool().submit(self._load, name)
         return index
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix=f"pipper-{self.name}")
+        return self._executor
 
     def _release(self, name: str, version: Version) -> Release:
         from poetry.repositories.exceptions import PackageNotFoundError
