@@ -214,3 +214,14 @@ def test_info_local_needs_no_repository_or_credentials(local_repo: Repo, venv: V
     # With the repository: the installed version, the published ones, and the upgrade.
     remote = run_cli("info", "shown", "-b", local_repo.url, python=venv.python).assert_ok().stdout
     assert "installed: 1.0.0" in remote and "1.1.0  (latest)" in remote and "Upgrade available: 1.0.0 -> 1.1.0" in remote
+
+
+def test_user_site(local_repo: Repo, venv: Venv, public_index: PublicIndex, tmp_path: Path) -> None:
+    """--user goes to the user site (pip allows it in a venv that sees the system site)."""
+    cfg = venv.path / "pyvenv.cfg"
+    cfg.write_text(cfg.read_text().replace("include-system-site-packages = false", "include-system-site-packages = true"))
+    publish(local_repo, tmp_path, "user-pkg", "1.0.0")
+    userbase = tmp_path / "userbase"
+    run_cli("install", "user-pkg", "--user", "-b", local_repo.url, python=venv.python,
+            env={**pip_env(public_index), "PYTHONUSERBASE": str(userbase)}).assert_ok()
+    assert list(userbase.glob("lib/python*/site-packages/user_pkg/__init__.py"))
