@@ -58,9 +58,14 @@ def source_settings(name: str, url: str, config: PoetryConfig) -> tuple[Location
 def open_source(name: str, url: str, config: PoetryConfig) -> Repository:
     from ..repository import Repository
     from ..storage import open_storage
-    from .transport import register_root
 
     location, credentials = source_settings(name, url, config)
-    repository = Repository(open_storage(location, credentials))
-    register_root(repository.storage.url_for("").rstrip("/"), repository)
-    return repository
+    return Repository(open_storage(location, credentials))
+
+
+def root_url(url: str) -> str:
+    """The URL every object URL of this source starts with (what Storage.url_for gives), without I/O."""
+    from ..location import parse_location
+
+    location = parse_location(url)
+    return location.path.resolve().as_uri() if location.path is not None else location.url.rstrip("/")

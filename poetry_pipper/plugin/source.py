@@ -50,12 +50,23 @@ class PipperSource(CachedRepository):
         self._pending: dict[str, Future[PackageIndex | None]] = {}
         self._executor: ThreadPoolExecutor | None = None
         self._core: Repository | None = None
+        self._root: str | None = None
 
     @property
     def url(self) -> str:
         return self._url
 
     # -- the pipper side -----------------------------------------------------------------
+
+    def object_url(self, key: str) -> str:
+        """A stable link for an object, built without opening the repository (no boto3 import)."""
+        if self._root is None:
+            from .settings import root_url
+            from .transport import register_root
+
+            self._root = self._guard(lambda: root_url(self._url))
+            register_root(self._root, lambda: self.core)
+        return f"{self._root}/{key}"
 
     @property
     def core(self) -> Repository:
@@ -190,14 +201,14 @@ class PipperSource(CachedRepository):
             algorithm, _, digest = str(entry.get("hash", "")).partition(":")
             if algorithm == "sha256" and str(entry.get("file", "")).endswith(".whl"):
                 key = file_key(canonicalize_name(package.name), digest, str(entry["file"]))
-                locked.append(Link(self.core.storage.url_for(key), hashes={"sha256": digest}))
+                locked.append(Link(self.object_url(key), hashes={"sha256": digest}))
         if locked:
             return locked
         index = self.index(package.name)
         release = self._guard(lambda: index.get(package.version.text)) if index is not None else None
         if release is None:
             return []
-        url = self.core.storage.url_for(release.key)
+        url = self.object_url(release.key)
         return [
             Link(
                 url,

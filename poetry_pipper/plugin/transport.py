@@ -10,6 +10,7 @@ wheel with zero S3 requests. A failure is a one-line :class:`PipperError`, never
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
@@ -22,21 +23,22 @@ if TYPE_CHECKING:
     from ..repository import Repository
 
 _LOCK = threading.Lock()
-#: repository root URL (s3://bucket/prefix or file:///dir) -> Repository, set by the sources
-_ROOTS: dict[str, Repository] = {}
+#: repository root URL (s3://bucket/prefix or file:///dir) -> opener of its Repository, set by the
+#: sources; opened only when a download needs it (a warm artifact cache never imports boto3).
+_ROOTS: dict[str, Callable[[], Repository]] = {}
 
 
-def register_root(url: str, repository: Repository) -> None:
+def register_root(url: str, opener: Callable[[], Repository]) -> None:
     with _LOCK:
-        _ROOTS[url.rstrip("/")] = repository
+        _ROOTS[url.rstrip("/")] = opener
 
 
 def _repository_for(url: str) -> tuple[Repository, str]:
     with _LOCK:
         roots = sorted(_ROOTS.items(), key=lambda item: len(item[0]), reverse=True)
-    for root, repository in roots:
+    for root, opener in roots:
         if url.startswith(root + "/"):
-            return repository, url[len(root) + 1:]
+            return opener(), url[len(root) + 1:]
     from ..errors import PipperError
 
     raise PipperError(f"{url} does not belong to any pipper source of this project: check [[tool.poetry.source]]")
