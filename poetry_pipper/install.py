@@ -98,7 +98,8 @@ def resolve(
         return repo.package_index(name) if repo is not None else None
 
     extras: dict[str, set[str]] = {s.name: _extras(s) for s in specs}
-    return Resolver(load, pre=pre, fixed=local).resolve(specs, extras)
+    where = str(repo.location) if repo is not None else "the repository (none given: pass -b or -r)"
+    return Resolver(load, pre=pre, fixed=local, where=where).resolve(specs, extras)
 
 
 def _extras(spec: PackageSpec) -> set[str]:

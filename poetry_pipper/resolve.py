@@ -93,8 +93,10 @@ class Resolver:
         pre: bool = False,
         workers: int = 8,
         fixed: dict[str, Release] | None = None,
+        where: str = "the repository",
     ) -> None:
         self._load = load_index
+        self.where = where
         self.pre = pre
         self.workers = workers
         self.indexes: dict[str, PackageIndex | None] = {}
@@ -148,7 +150,7 @@ class Resolver:
         self._probe(roots)
         for name in roots:
             if name not in self.fixed and self.indexes.get(name) is None:
-                raise PipperError(f"package {name!r} not found in the repository: check the name, or publish it first")
+                raise PipperError(f"package {name!r} not found in {self.where}: check the name, or publish it first")
 
         picks: dict[str, Release] = dict(self.fixed)
         for _round in range(MAX_ROUNDS):
