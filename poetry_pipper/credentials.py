@@ -210,26 +210,6 @@ class Resolved:
     location_source: str
 
 
-def resolve(
-    *,
-    bucket: str | None = None,
-    repository: str | None = None,
-    profile: str | None = None,
-    keys: Sequence[str] | None = None,
-    endpoint_url: str | None = None,
-    region: str | None = None,
-    env: Mapping[str, str] | None = None,
-    config: Config | Callable[[], Config] | None = None,
-) -> tuple[Location, Credentials]:
-    """The repository location and the identity to reach it, by the documented order.
-
-    See :func:`resolve_full`; this returns just ``(location, credentials)``.
-    """
-    resolved = resolve_full(bucket=bucket, repository=repository, profile=profile, keys=keys,
-                            endpoint_url=endpoint_url, region=region, env=env, config=config)
-    return resolved.location, resolved.credentials
-
-
 def resolve_full(
     *,
     bucket: str | None = None,

@@ -149,16 +149,14 @@ class PipperSource(CachedRepository):
         return found
 
     def _package(self, name: str, version: Version, release: Release) -> Package:
-        yanked: str | bool = (release.yanked_reason or True) if release.yanked else False
         return Package(
-            name, version, source_type="legacy", source_reference=self.name, source_url=self._url, yanked=yanked
+            name, version, source_type="legacy", source_reference=self.name, source_url=self._url, yanked=_yanked(release)
         )
 
     def _get_release_info(self, name: NormalizedName, version: Version) -> dict[str, Any]:
         from poetry.inspection.info import PackageInfo
 
         release = self._release(name, version)
-        yanked: str | bool = (release.yanked_reason or True) if release.yanked else False
         return PackageInfo(
             name=release.meta.name,
             version=release.meta.version,
@@ -166,7 +164,7 @@ class PipperSource(CachedRepository):
             requires_dist=list(release.meta.requires_dist),
             requires_python=release.meta.requires_python,
             files=[{"file": release.meta.wheel_name, "hash": f"sha256:{release.meta.sha256}"}],
-            yanked=yanked,
+            yanked=_yanked(release),
             cache_version=str(self.CACHE_VERSION),
         ).asdict()
 
@@ -214,7 +212,7 @@ class PipperSource(CachedRepository):
                 url,
                 requires_python=release.meta.requires_python,
                 hashes={"sha256": release.meta.sha256},
-                yanked=(release.yanked_reason or True) if release.yanked else False,
+                yanked=_yanked(release),
             )
         ]
 
@@ -236,6 +234,11 @@ class PipperSource(CachedRepository):
             package.description = release.meta.summary
             results.append(package)
         return results
+
+
+def _yanked(release: Release) -> str | bool:
+    """Poetry's form of PEP 592 state: the reason, True when yanked without one, else False."""
+    return (release.yanked_reason or True) if release.yanked else False
 
 
 def install_sources(poetry: Poetry, io: IO) -> None:
