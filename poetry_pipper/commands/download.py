@@ -51,7 +51,8 @@ class DownloadCommand(PipperCommand):
             resolution = Resolution(chosen)
         else:
             resolution = resolve(repo, specs, pre=pre)
-        steps = plan(resolution, source=str(repo.location), target=Path("/nonexistent"))
+        # An empty search path: nothing counts as installed, every wheel is fetched.
+        steps = plan(resolution, source=str(repo.location), search_path=[])
         fetch(repo, steps, lambda r: self.transfer_progress(r.meta.size, f"downloading {r.meta.wheel_name}"))
         out = Path(self.option("dest"))
         out.mkdir(parents=True, exist_ok=True)
