@@ -43,19 +43,6 @@ def prepare_args(args: Sequence[str]) -> list[str]:
     return expand_credentials_args(args)
 
 
-def raw_credential_values(args: Sequence[str]) -> tuple[list[str], list[str]]:
-    """(key ids, secrets) given on the command line, so that no output path can show them."""
-    values = []
-    for arg in args:
-        if arg.startswith("--credentials="):
-            values.append(arg[len("--credentials="):])
-        elif arg.startswith("-c") and len(arg) > 2 and not arg.startswith("--"):
-            values.append(arg[2:])
-    if len(values) == 1:
-        values = values[0].split(":", 2)
-    return values[:1], values[1:]
-
-
 class RedactingOutput(StreamOutput):
     """A stream output that replaces known secrets before anything is written (a last line of defence).
 
@@ -75,12 +62,12 @@ class RedactingOutput(StreamOutput):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from .credentials import expand_credentials_args, redactions
+    from .credentials import expand_credentials_args, given_keys, redactions
 
     args = prepare_args(sys.argv[1:] if argv is None else argv)
     # Collected as if every command took -c, so that even a misplaced -c is redacted from cleo's errors.
-    key_ids, secrets = raw_credential_values(expand_credentials_args(args))
-    table = redactions(key_ids=key_ids, secrets=secrets)
+    given = given_keys(expand_credentials_args(args))
+    table = redactions(key_ids=given[:1], secrets=given[1:])
     return application().run(ArgvInput(["pipper", *args]), None, RedactingOutput(sys.stderr, table))
 
 

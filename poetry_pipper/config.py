@@ -368,3 +368,82 @@ def updated(repo: RepositoryConfig, **changes: str | None) -> RepositoryConfig:
     """``repo`` with the given fields replaced (``None`` values are left as they are, ``""`` clears)."""
     given = {k: (v or None) for k, v in changes.items() if v is not None}
     return replace(repo, **given)  # type: ignore[arg-type]
+
+
+# -- importing the original pipper's file ---------------------------------------------------
+
+
+@dataclass
+class Imported:
+    """What ``pipper repository import`` did."""
+
+    source: Path
+    config: Config
+    imported: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # a different repository of that name exists here
+    left: list[str] = field(default_factory=list)  # in the 0.x file, not imported (one NAME was asked for)
+    permissions_fixed: str | None = None  # "0644 -> 0600"
+    warning: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"source": str(self.source), "config": str(self.config.path), "default": self.config.default,
+                "source_permissions_fixed": self.permissions_fixed, "imported": self.imported,
+                "unchanged": self.unchanged, "kept": self.kept}
+
+
+def import_legacy(only: str | None = None, *, loaded: list[Config] | None = None) -> Imported:
+    """Copy the repositories of ``~/.pipper/repositories.json`` (all, or ``only``) into the config file.
+
+    A name that exists here with other settings is kept as it is. The 0.x file, which pipper 0.x
+    wrote readable by every user, is made 0600 (pipper 0.x still reads it). ``loaded`` receives
+    each configuration read, so a caller can redact its secrets from any error.
+    """
+    old = load_legacy()
+    source = legacy_path()
+    if old is None:
+        raise PipperError(f"no pipper 0.x configuration at {source}: nothing to import")
+    if loaded is not None:
+        loaded.append(old)
+    if only is not None and only not in old.repositories:
+        known = ", ".join(sorted(old.repositories)) or "none"
+        raise PipperError(f"no repository {only!r} in {source} (it has: {known})")
+    with edit() as config:
+        if loaded is not None:
+            loaded.append(config)
+        result = Imported(source, config)
+        _merge_legacy(config, old, only, result)
+    result.left = sorted(set(old.repositories) - set(config.repositories))
+    result.permissions_fixed, result.warning = _make_private(source)
+    return result
+
+
+def _merge_legacy(config: Config, old: Config, only: str | None, result: Imported) -> None:
+    fresh = config.legacy  # no new file yet: everything read so far came from the old one
+    wanted = {n: r for n, r in old.repositories.items() if only is None or n == only}
+    for name, repo in sorted(wanted.items()):
+        current = config.repositories.get(name)
+        if current is None or (fresh and current == repo):
+            config.repositories[name] = repo
+            result.imported.append(name)
+        elif current == repo:
+            result.unchanged.append(name)
+        else:
+            result.kept.append(name)
+    if config.default is None and old.default in result.imported:
+        config.default = old.default
+    if fresh and only is not None:  # importing one: the others were only read from the old file
+        config.repositories = {n: r for n, r in config.repositories.items() if n == only}
+        config.default = only if old.default == only else None
+
+
+def _make_private(path: Path) -> tuple[str | None, str | None]:
+    """Make a file 0600: ("0644 -> 0600", None), (None, None) if it was, or (None, warning)."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if not mode & 0o077:
+        return None, None
+    try:
+        os.chmod(path, 0o600)
+    except OSError as exc:
+        return None, f"could not make {path} private ({exc.strerror}): chmod 600 it"
+    return f"{mode:04o} -> 0600", None

@@ -9,15 +9,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from .errors import PipperError
-
-if TYPE_CHECKING:
-    from .config import Config, RepositoryConfig
-    from .location import Location
 
 
 def mask(key_id: str | None) -> str:
@@ -54,14 +49,13 @@ class Credentials:
         return self.describe()
 
 
-def from_environment(env: Mapping[str, str] | None = None) -> Credentials:
-    """``PIPPER_AWS_*`` keys, then ``AWS_*`` keys, then the boto3 chain (steps 4, 5 and 7)."""
-    env = os.environ if env is None else env
+def from_environment_keys(env: Mapping[str, str]) -> Credentials | None:
+    """``PIPPER_AWS_*`` keys, else ``AWS_*`` keys, else None."""
     for prefix in ("PIPPER_AWS_", "AWS_"):
         found = _env_keys(env, prefix)
         if found is not None:
             return found
-    return default_chain(env)
+    return None
 
 
 def default_chain(env: Mapping[str, str]) -> Credentials:
@@ -95,14 +89,20 @@ def _token(value: str | None) -> str | None:
 CREDENTIALS_USAGE = "-c/--credentials takes KEY SECRET [TOKEN] (or KEY:SECRET[:TOKEN]); a TOKEN of 0 means none"
 
 
+def split_keys(values: Sequence[str]) -> list[str]:
+    """The values of ``-c`` as ``[KEY, SECRET(, TOKEN)]``: the one-word ``KEY:SECRET[:TOKEN]`` form is split."""
+    parts = [v for v in values if v is not None]
+    if len(parts) == 1 and ":" in parts[0]:
+        parts = parts[0].split(":", 2)
+    return parts
+
+
 def parse_keys(values: Sequence[str]) -> Credentials:
     """The values of ``-c``: ``[KEY, SECRET]``, ``[KEY, SECRET, TOKEN]`` or ``["KEY:SECRET[:TOKEN]"]``.
 
     Error messages never repeat a value.
     """
-    parts = list(values)
-    if len(parts) == 1 and ":" in parts[0]:
-        parts = parts[0].split(":", 2)
+    parts = split_keys(values)
     if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
         raise PipperError(f"{CREDENTIALS_USAGE}; got {len(parts)} value(s)")
     token = _token(parts[2]) if len(parts) == 3 else None
@@ -182,127 +182,18 @@ def expand_credentials_args(args: Sequence[str]) -> list[str]:
     return out
 
 
-# -- the resolution order -----------------------------------------------------------------
+def given_keys(args: Sequence[str]) -> list[str]:
+    """The ``-c`` values in arguments rewritten by :func:`expand_credentials_args`, split by :func:`split_keys`.
 
-ORDER = (
-    "-c/--credentials",
-    "-r/--repository (its stored keys or profile)",
-    "-p/--profile",
-    "$PIPPER_AWS_ACCESS_KEY_ID, $PIPPER_AWS_SECRET_ACCESS_KEY, $PIPPER_AWS_SESSION_TOKEN",
-    "$AWS_ACCESS_KEY_ID, $AWS_SECRET_ACCESS_KEY, $AWS_SESSION_TOKEN",
-    "the default repository (its stored keys or profile)",
-    "the AWS default chain (AWS_PROFILE, ~/.aws files, SSO, container and instance roles)",
-)
-
-NO_REPOSITORY = (
-    "no repository given: pass -b s3://bucket/prefix (or a bucket name, or a directory) or -r NAME,"
-    " or set a default with `pipper repository add NAME -b ... -d`"
-)
-
-
-@dataclass(frozen=True)
-class Resolved:
-    """Where the repository is, who we are, and why."""
-
-    location: Location
-    credentials: Credentials
-    #: Where the location came from: "-b/--bucket", "repository 'team'", "default repository 'x'".
-    location_source: str
-
-
-def resolve_full(
-    *,
-    bucket: str | None = None,
-    repository: str | None = None,
-    profile: str | None = None,
-    keys: Sequence[str] | None = None,
-    endpoint_url: str | None = None,
-    region: str | None = None,
-    env: Mapping[str, str] | None = None,
-    config: Config | Callable[[], Config] | None = None,
-) -> Resolved:
-    """Resolve ``-b``/``-r``/``-p``/``-c`` (and ``--endpoint-url``/``--region``) against the environment and config.
-
-    Credentials: the first that applies wins -- 1. ``keys`` (``-c``); 2. the named repository's stored
-    keys or profile; 3. ``profile`` (``-p``); 4. ``PIPPER_AWS_*`` keys; 5. ``AWS_*`` keys; 6. the
-    default repository's stored keys or profile (not when a repository is named); 7. the AWS default
-    chain. Location: ``bucket`` (``-b``) if given, else the named repository, else the default one.
-    ``endpoint_url``/``region`` given explicitly beat a repository's stored ones.
-
-    ``config`` is a :class:`~poetry_pipper.config.Config` or a loader called only when needed (so
-    ``-b`` with ``-c`` never reads the config file); by default the user's file. ``env`` defaults to
-    ``os.environ``. Nothing here touches the network or Poetry.
+    For redaction: anything that looks like a ``-c`` value counts, even after ``--``.
     """
-    env = os.environ if env is None else env
-    loaded: list[Config] = []
-
-    def get_config() -> Config:
-        if not loaded:
-            if config is None:
-                from .config import load
-
-                loaded.append(load(env))
-            else:
-                loaded.append(config() if callable(config) else config)
-        return loaded[0]
-
-    named = get_config().get(repository) if repository else None
-
-    # Where.
-    if bucket:
-        from .location import parse_location
-
-        location = parse_location(
-            bucket,
-            endpoint_url=endpoint_url or (named.endpoint_url if named else None) or _env_endpoint(env),
-            region=region or (named.region if named else None),
-        )
-        location_source = "-b/--bucket"
-    elif named is not None:
-        location = named.location(endpoint_url=endpoint_url or named.endpoint_url or _env_endpoint(env), region=region)
-        location_source = f"repository {named.name!r}"
-    else:
-        default = get_config().default_repository
-        if default is None:
-            raise PipperError(NO_REPOSITORY)
-        location = default.location(endpoint_url=endpoint_url or default.endpoint_url or _env_endpoint(env), region=region)
-        location_source = f"default repository {default.name!r}"
-
-    # Who.
-    credentials = _who(keys, named, profile, env, get_config)
-    return Resolved(location, credentials, location_source)
-
-
-def _who(
-    keys: Sequence[str] | None,
-    named: RepositoryConfig | None,
-    profile: str | None,
-    env: Mapping[str, str],
-    get_config: Callable[[], Config],
-) -> Credentials:
-    if keys:
-        return parse_keys(keys)
-    if named is not None:
-        stored = named.credentials(f"repository {named.name!r}")
-        if stored is not None:
-            return stored
-    if profile:
-        return Credentials(profile=profile, source="-p/--profile")
-    for prefix in ("PIPPER_AWS_", "AWS_"):
-        found = _env_keys(env, prefix)
-        if found is not None:
-            return found
-    if named is None:
-        default = get_config().default_repository
-        if default is not None:
-            stored = default.credentials(f"default repository {default.name!r}")
-            if stored is not None:
-                return stored
-    return default_chain(env)
-
-
-def _env_endpoint(env: Mapping[str, str]) -> str | None:
-    return env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or None
+    values = []
+    for arg in args:
+        if arg.startswith("--credentials="):
+            values.append(arg[len("--credentials="):])
+        elif arg.startswith("-c") and len(arg) > 2 and not arg.startswith("--"):
+            values.append(arg[2:])
+    return split_keys(values)
 
 
 # -- keeping secrets out of output ----------------------------------------------------------

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from poetry_pipper.access import Access, Options, resolve_access
 from poetry_pipper.config import Config, RepositoryConfig
 from poetry_pipper.credentials import (
     Credentials,
@@ -24,7 +25,6 @@ from poetry_pipper.credentials import (
     parse_keys,
     redact,
     redactions,
-    resolve_full,
 )
 from poetry_pipper.errors import PipperError
 
@@ -36,6 +36,10 @@ TOKEN = "IQoJb3JpZ2luX2VjEXAMPLETOKEN/" + "Ab+9" * 40 + "=="
 
 
 # -- the resolution order, as a pure function ------------------------------------------------------
+
+
+def resolve_full(*, env: dict[str, str], config: object, **options: object) -> Access:
+    return resolve_access(Options(**options), env=env, config=config)  # type: ignore[arg-type]
 
 
 def make_config(**repos: RepositoryConfig) -> Config:

@@ -1,17 +1,18 @@
 """Where a Poetry source's S3 settings and credentials come from.
 
 Poetry rejects extra keys in ``[[tool.poetry.source]]``, so per-source settings live
-elsewhere. For a source named ``private`` with ``url = "s3://bucket/prefix"``:
+elsewhere. For a source named ``private`` with ``url = "s3://bucket/prefix"``, the order is
+pipper's own (:func:`poetry_pipper.access.resolve_access`, docs/credentials.md) with the source
+in the place of ``-b``:
 
 * **Endpoint and region**: the pipper named repository ``private`` (``pipper repository add
   private --endpoint-url ... --region ...``) if there is one, else ``AWS_ENDPOINT_URL`` /
   ``AWS_REGION``. The bucket and prefix always come from the source's ``url``.
-* **Credentials**, the first that applies wins:
-  1. the keys or profile stored in the pipper named repository ``private``;
-  2. Poetry's ``http-basic.private`` (``poetry config http-basic.private KEY SECRET``, or
-     ``POETRY_HTTP_BASIC_PRIVATE_USERNAME``/``_PASSWORD``), used as access key id and secret;
-  3. ``PIPPER_AWS_*`` then ``AWS_*`` keys, then the AWS default chain (``AWS_PROFILE``, SSO,
-     web identity, container and instance roles).
+* **Credentials**, the first that applies wins: ``-c``/``-p`` (``poetry pipper`` commands only);
+  the keys or profile stored in the pipper named repository ``private``; Poetry's
+  ``http-basic.private`` (``poetry config http-basic.private KEY SECRET``, or
+  ``POETRY_HTTP_BASIC_PRIVATE_USERNAME``/``_PASSWORD``) used as access key id and secret;
+  ``PIPPER_AWS_*`` then ``AWS_*`` keys; the AWS default chain.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from poetry.config.config import Config as PoetryConfig
 
+    from ..access import Access, Options, SourceRef
     from ..credentials import Credentials
-    from ..location import Location
     from ..repository import Repository
 
 
@@ -37,30 +38,24 @@ def http_basic(name: str, config: PoetryConfig) -> Credentials | None:
     return None
 
 
-def source_settings(name: str, url: str, config: PoetryConfig) -> tuple[Location, Credentials | None]:
-    from ..config import load
-    from ..credentials import from_environment
-    from ..location import parse_location
+def source_ref(name: str, url: str, config: PoetryConfig) -> SourceRef:
+    from ..access import SourceRef
 
-    named = load().repositories.get(name)
-    location = parse_location(url, endpoint_url=named.endpoint_url if named else None,
-                              region=named.region if named else None)
-    if location.is_local:
-        return location, None
-    credentials = (
-        (named.credentials(f"pipper repository {name!r}") if named else None)
-        or http_basic(name, config)
-        or from_environment()
-    )
-    return location, credentials
+    return SourceRef(name, url, lambda: http_basic(name, config))
+
+
+def source_access(name: str, url: str, config: PoetryConfig, options: Options | None = None) -> Access:
+    """The location and identity of a source, with a ``poetry pipper`` command's options if any."""
+    from ..access import Options, resolve_access
+
+    return resolve_access(options or Options(), source=source_ref(name, url, config))
 
 
 def open_source(name: str, url: str, config: PoetryConfig) -> Repository:
-    from ..repository import Repository
-    from ..storage import open_storage
+    from ..repository import open_repository
 
-    location, credentials = source_settings(name, url, config)
-    return Repository(open_storage(location, credentials))
+    access = source_access(name, url, config)
+    return open_repository(access.location, access.credentials)
 
 
 def root_url(url: str) -> str:

@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from ..errors import NotFound, PreconditionFailed, StorageError
 from ..location import Location
-from . import Blob, Listing, Progress
+from .base import Blob, Listing, Progress
 
 _CHUNK = 1024 * 1024
 _TMP_MARK = ".pipper-tmp-"

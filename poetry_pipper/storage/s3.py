@@ -22,7 +22,8 @@ from botocore.config import Config
 from ..credentials import Credentials
 from ..errors import CredentialsError, NotFound, PipperError, PreconditionFailed, StorageError
 from ..location import Location
-from . import Blob, Listing, Progress
+from ..retry import retry
+from .base import Blob, Listing, Progress
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -172,13 +173,8 @@ _CALL_ATTEMPTS = 3
 
 def _retry_broken_reply(call: Callable[[], T], where: str) -> T:
     """Run a call again when its reply was cut off (the same call botocore itself retries)."""
-    for attempt in range(_CALL_ATTEMPTS):
-        try:
-            return call()
-        except _BROKEN_REPLY:
-            if attempt + 1 == _CALL_ATTEMPTS:
-                raise StorageError(f"the connection to S3 kept breaking for {where}: retry later") from None
-    raise AssertionError("unreachable")
+    return retry(call, attempts=_CALL_ATTEMPTS, on=_BROKEN_REPLY,
+                 give_up=lambda _exc: StorageError(f"the connection to S3 kept breaking for {where}: retry later"))
 
 
 class S3Storage:
@@ -201,21 +197,27 @@ class S3Storage:
     def _key(self, key: str) -> str:
         return f"{self.location.prefix}/{key}" if self.location.prefix else key
 
+    def _reading(self, call: Callable[[], T], key: str, what: str) -> T:
+        """A GET retried when its body breaks mid-transfer (botocore retries only before the body)."""
+        try:
+            return retry(call, attempts=_CALL_ATTEMPTS, on=_RETRYABLE_STREAM, give_up=lambda _exc: StorageError(
+                f"{what} {self.location.key_url(key)} kept failing mid-transfer: retry later"))
+        except botocore.exceptions.ClientError as exc:
+            if _code(exc) in ("NoSuchKey", "404"):
+                raise NotFound(f"{self.location.key_url(key)} does not exist") from None
+            raise translate(exc, self.location, key, "read") from None
+        except botocore.exceptions.BotoCoreError as exc:
+            raise translate(exc, self.location, key, "read") from None
+
     def get(self, key: str) -> Blob | None:
-        for attempt in range(3):
-            try:
-                response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
-                return Blob(response["Body"].read(), response["ETag"])
-            except botocore.exceptions.ClientError as exc:
-                if _code(exc) in ("NoSuchKey", "404"):
-                    return None
-                raise translate(exc, self.location, key, "read") from None
-            except _RETRYABLE_STREAM:
-                if attempt == 2:
-                    raise StorageError(f"reading {self.location.key_url(key)} kept failing mid-transfer: retry later") from None
-            except botocore.exceptions.BotoCoreError as exc:
-                raise translate(exc, self.location, key, "read") from None
-        raise AssertionError("unreachable")
+        def read() -> Blob:
+            response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+            return Blob(response["Body"].read(), response["ETag"])
+
+        try:
+            return self._reading(read, key, "reading")
+        except NotFound:
+            return None
 
     def put(
         self,
@@ -263,24 +265,15 @@ class S3Storage:
             raise translate(exc, self.location, key, "write") from None
 
     def download(self, key: str, dest: Path, *, progress: Progress | None = None) -> None:
-        for attempt in range(3):
-            try:
-                response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
-                with open(dest, "wb") as out:
-                    for chunk in response["Body"].iter_chunks(_CHUNK):
-                        out.write(chunk)
-                        if progress:
-                            progress(len(chunk))
-                return
-            except botocore.exceptions.ClientError as exc:
-                if _code(exc) in ("NoSuchKey", "404"):
-                    raise NotFound(f"{self.location.key_url(key)} does not exist") from None
-                raise translate(exc, self.location, key, "read") from None
-            except _RETRYABLE_STREAM:
-                if attempt == 2:
-                    raise StorageError(f"download of {self.location.key_url(key)} kept failing mid-transfer: retry later") from None
-            except botocore.exceptions.BotoCoreError as exc:
-                raise translate(exc, self.location, key, "read") from None
+        def read() -> None:
+            response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+            with open(dest, "wb") as out:
+                for chunk in response["Body"].iter_chunks(_CHUNK):
+                    out.write(chunk)
+                    if progress:
+                        progress(len(chunk))
+
+        self._reading(read, key, "download of")
 
     def open_stream(self, key: str) -> tuple[BinaryIO, int]:
         try:
