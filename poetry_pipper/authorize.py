@@ -33,6 +33,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -43,15 +44,18 @@ from urllib.parse import parse_qs, urlsplit
 
 from packaging.utils import canonicalize_name
 
-from .bundle import BundleMeta, sha256_file
-from .errors import FormatError, IntegrityError, NotFound, PipperError, StorageError
+from .bundle import BundleMeta
+from .download import integrity_error, verified_download
+from .errors import FormatError, NotFound, PipperError, StorageError
 from .index import PackageIndex, Release
-from .storage import Progress
+from .retry import retry
+from .storage.base import Progress
 
 if TYPE_CHECKING:
     from .location import Location
     from .repository import Repository
     from .resolve import Resolution
+    from .specs import PackageSpec
 
 FILE_FORMAT = "pipper-preauthorized"
 FILE_VERSION = 1
@@ -281,29 +285,36 @@ def check_authorizable(location: Location) -> None:
         )
 
 
-def authorize(
-    repo: Repository,
-    resolution: Resolution,
-    expires_in: int,
-    *,
-    requested: list[str],
-    pre: bool = False,
-) -> Preauthorized:
+def output_format(fmt: str | None, output: str | None) -> str:
+    """The ``--format`` to write: given, else ``json`` with ``-o`` and ``urls`` without; checked against ``-o``."""
+    fmt = fmt or ("json" if output else "urls")
+    if fmt not in FORMATS:
+        raise PipperError(f"unknown --format {fmt!r}: use urls, json or find-links")
+    if fmt == "find-links" and output and not output.lower().endswith((".html", ".htm")):
+        raise PipperError(
+            "--format find-links writes an HTML page that pip reads only if its name ends in .html:"
+            f" use -o {Path(output).with_suffix('.html')}"
+        )
+    return fmt
+
+
+def authorize(repo: Repository, specs: list[PackageSpec], expires_in: int, *, pre: bool = False) -> Preauthorized:
+    """Resolve the private closure of ``specs`` (one index GET per package), then :func:`sign` it."""
+    from .install import resolve
+
+    resolution = resolve(repo, specs, pre=pre)
+    return sign(repo, resolution, expires_in, requested=[s.text or str(s) for s in specs], pre=pre)
+
+
+def sign(repo: Repository, resolution: Resolution, expires_in: int, *, requested: list[str], pre: bool = False) -> Preauthorized:
     """Presign one GET per release of the resolution: no request is made for that."""
     check_authorizable(repo.location)
     if not 0 < expires_in <= MAX_EXPIRES:
         raise DurationError(f"expiry of {expires_in} seconds is outside 1 second to 7 days")
     created = utcnow()
     packages = []
-    from .legacy import LegacyRelease
-
     for release in resolution.ordered():
-        if isinstance(release, LegacyRelease):  # its wheel is inside a 0.x bundle: no file to link to
-            raise PipperError(
-                f"{release.meta.name} {release.meta.version} is stored in the pipper 0.x layout, which has no"
-                f" wheel file to pre-authorize: run `pipper migrate -b {repo.location}` first"
-            )
-        url = repo.storage.presign(release.key, expires_in)
+        url = repo.presign(release, expires_in)
         check_sigv4(url)
         expires = url_expiry(url) or created + datetime.timedelta(seconds=expires_in)
         packages.append(Authorized(release, url, expires))
@@ -430,6 +441,7 @@ class PreauthorizedSource:
         self.pre = doc.pre
         self._indexes: dict[str, PackageIndex] = {}
         self._by_sha: dict[str, Authorized] = {}
+        self._cancelled = threading.Event()
         for entry in doc.packages:
             index = self._indexes.setdefault(entry.release.project, PackageIndex.empty(entry.name))
             index.add(entry.release)
@@ -457,60 +469,54 @@ class PreauthorizedSource:
     def package_index(self, name: str) -> PackageIndex | None:
         return self._indexes.get(canonicalize_name(name))
 
-    def require_index(self, name: str) -> PackageIndex:
-        index = self.package_index(name)
-        if index is None:
-            raise NotFound(f"{name} is not in the pre-authorized file {self.path}: authorize it first")
-        return index
+    def release(self, index: PackageIndex, version: str) -> Release | None:
+        return index.get(version)
+
+    def cancel(self) -> None:
+        self._cancelled.set()
 
     def fetch(self, release: Release, dest_dir: Path, *, progress: Progress | None = None) -> Path:
         """Download a wheel with its link, verified by sha256 before it gets its name."""
         entry = self._by_sha.get(release.meta.sha256)
         if entry is None:
             raise NotFound(f"{release.meta.wheel_name} is not in the pre-authorized file {self.path}")
-        dest_dir.mkdir(parents=True, exist_ok=True)
-        final = dest_dir / release.meta.wheel_name
-        with tempfile.NamedTemporaryFile(dir=dest_dir, prefix=".pipper-tmp-", delete=False) as handle:
-            tmp = Path(handle.name)
-        try:
-            self._download(entry, tmp, progress)
-            actual = sha256_file(tmp)
-            if actual != release.meta.sha256:
-                raise IntegrityError(
-                    f"hash mismatch for {release.meta.wheel_name} from {_where(entry.url)}: expected sha256"
-                    f" {release.meta.sha256[:16]}..., got {actual[:16]}...; nothing was installed: run"
-                    " `pipper authorize` again, or `pipper verify` on the repository"
-                )
-            tmp.replace(final)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return final
+        meta = release.meta
+        advice = ": run `pipper authorize` again, or `pipper verify` on the repository"
+        return verified_download(
+            lambda tmp, tick: self._download(entry, tmp, tick), dest_dir / meta.wheel_name, meta.sha256,
+            mismatch=integrity_error(meta.wheel_name, _where(entry.url), meta.sha256, advice),
+            cancelled=self._cancelled, progress=progress, attempts=1,
+        )
 
-    def _download(self, entry: Authorized, dest: Path, progress: Progress | None) -> None:
+    def _download(self, entry: Authorized, dest: Path, progress: Progress) -> None:
         from . import __version__
 
         request = urllib.request.Request(entry.url, headers={"User-Agent": f"poetry-pipper/{__version__}"})
-        for attempt in range(_ATTEMPTS):
+
+        def attempt() -> None:
             try:
                 with urllib.request.urlopen(request, timeout=60) as response, open(dest, "wb") as out:
                     while chunk := response.read(_CHUNK):
                         out.write(chunk)
-                        if progress:
-                            progress(len(chunk))
-                return
+                        progress(len(chunk))
             except urllib.error.HTTPError as exc:
-                if exc.code >= 500 and attempt < _ATTEMPTS - 1:
-                    time.sleep(0.2 * (attempt + 1))
-                    continue
+                if exc.code >= 500:
+                    raise _Transient(exc) from None
                 raise self._refused(entry, exc) from None
             except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
-                if attempt == _ATTEMPTS - 1:
-                    reason = getattr(exc, "reason", None) or exc
-                    raise StorageError(
-                        f"cannot download {entry.release.meta.wheel_name} from {_where(entry.url)}: {reason};"
-                        " check the network and retry"
-                    ) from None
-                time.sleep(0.2 * (attempt + 1))
+                raise _Transient(exc) from None
+
+        def give_up(exc: BaseException) -> PipperError:
+            cause = exc.cause if isinstance(exc, _Transient) else exc
+            if isinstance(cause, urllib.error.HTTPError):
+                return self._refused(entry, cause)
+            reason = getattr(cause, "reason", None) or cause
+            return StorageError(
+                f"cannot download {entry.release.meta.wheel_name} from {_where(entry.url)}: {reason};"
+                " check the network and retry"
+            )
+
+        retry(attempt, attempts=_ATTEMPTS, on=(_Transient,), give_up=give_up, wait=lambda n: time.sleep(0.2 * (n + 1)))
 
     def _refused(self, entry: Authorized, exc: urllib.error.HTTPError) -> PipperError:
         try:
@@ -534,6 +540,13 @@ class PreauthorizedSource:
                 " run `pipper authorize` again"
             )
         return StorageError(f"downloading {wheel} from {_where(entry.url)} failed: HTTP {exc.code} {code}".rstrip())
+
+
+class _Transient(Exception):
+    """A failure worth another try: a 5xx reply or a broken connection."""
+
+    def __init__(self, cause: BaseException) -> None:
+        self.cause = cause
 
 
 def _xml_field(body: str, name: str) -> str:

@@ -32,6 +32,7 @@ from packaging.metadata import InvalidMetadata, Metadata
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
+from .download import sha256_file
 from .errors import FormatError, IntegrityError, PipperError
 
 BUNDLE_FORMAT = 1
@@ -47,14 +48,6 @@ _IGNORE = shutil.ignore_patterns(
     ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "dist", "build", "__pycache__",
     "*.egg-info", ".mypy_cache", ".pytest_cache", ".ruff_cache", "node_modules", "*.pipper",
 )
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def safe_version(version: str) -> str:
@@ -154,8 +147,12 @@ class WheelInfo:
     built: str = ""
 
 
-def inspect_wheel(path: Path) -> WheelInfo:
-    """Read a wheel's core metadata (the bytes become the PEP 658 sidecar)."""
+def inspect_wheel(path: Path, *, sha256: str | None = None) -> WheelInfo:
+    """Read a wheel's core metadata (the bytes become the PEP 658 sidecar).
+
+    ``sha256``: the file's hash, already verified by the caller (a bundle's reader checks it while
+    extracting), so the wheel is not hashed a second time.
+    """
     try:
         name, version, _build, _tags = parse_wheel_filename(path.name)
     except InvalidWheelFilename:
@@ -184,7 +181,7 @@ def inspect_wheel(path: Path) -> WheelInfo:
         path=path,
         name=meta.name,
         version=str(meta.version),
-        sha256=sha256_file(path),
+        sha256=sha256 or sha256_file(path),
         size=path.stat().st_size,
         metadata=raw,
         requires_dist=[str(r) for r in meta.requires_dist or []],

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .bundle import sha256_file
+from .download import sha256_file
 from .index import Release
 
 

@@ -33,6 +33,10 @@ class FormatError(PipperError):
     """A bundle, index or record is corrupt, foreign or from a newer format."""
 
 
+class NewerFormatError(FormatError):
+    """Written by a newer pipper: never rewritten (``reindex`` refuses it), only read by upgrading."""
+
+
 class StorageError(PipperError):
     """The repository could not be reached or refused the request."""
 
@@ -42,6 +46,10 @@ class CredentialsError(StorageError):
 
     Front doors append which identity was used (``keys AKIA**** from -c/--credentials``), never a secret.
     """
+
+
+class Cancelled(PipperError):
+    """A transfer stopped because its source was cancelled (Ctrl-C in another thread)."""
 
 
 class PreconditionFailed(Exception):

@@ -1,23 +1,11 @@
-"""The on-bucket repository format (see docs/FORMAT.md), version :data:`FORMAT_VERSION`.
+"""The documents of the on-bucket repository format (see docs/FORMAT.md), version :data:`FORMAT_VERSION`.
 
-Layout under the repository root (an S3 prefix or a directory)::
-
-    packages/index.json                               root list of all packages
-    packages/<name>/index.json                        per-package index: everything a resolver needs, one GET
-    packages/<name>/releases/<version>.json           release record (immutable, the commit point)
-    packages/<name>/files/<sha256>/<wheel>            the wheel, under its own file name
-    packages/<name>/files/<sha256>/<wheel>.metadata   PEP 658 core-metadata sidecar
-    simple/index.html                                 PEP 503 root page
-    simple/<name>/index.html                          PEP 503 project page
-
-``<name>`` is the PEP 503 normalized project name, ``<version>`` the normalized PEP 440
-version. Wheels live in a directory named after their own sha256, so two different
-contents for one version can never overwrite each other's bytes.
+The release record, the per-package index and the root list; where each lives is in :mod:`.keys`,
+the PEP 503 pages derived from them in :mod:`.pages`.
 """
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -27,46 +15,17 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from .bundle import BundleMeta
-from .errors import FormatError
+from .errors import FormatError, NewerFormatError
+from .keys import file_key
 
 FORMAT_VERSION = 1
-JSON_TYPE = "application/json"
-HTML_TYPE = "text/html"
-
-ROOT_INDEX = "packages/index.json"
-SIMPLE_ROOT = "simple/index.html"
-
-
-def package_dir(name: str) -> str:
-    return f"packages/{name}"
-
-
-def index_key(name: str) -> str:
-    return f"packages/{name}/index.json"
-
-
-def releases_prefix(name: str) -> str:
-    return f"packages/{name}/releases/"
-
-
-def release_key(name: str, version: str) -> str:
-    return f"{releases_prefix(name)}{version}.json"
-
-
-def file_key(name: str, sha256: str, filename: str) -> str:
-    return f"packages/{name}/files/{sha256}/{filename}"
-
-
-def simple_key(name: str) -> str:
-    return f"simple/{name}/index.html"
+#: :attr:`PackageIndex.layout` of an index read from this format, and of one made from pipper 0.x objects.
+LAYOUT = "pipper"
+LEGACY_LAYOUT = "pipper 0.x"
 
 
 def dumps(data: Any) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
-
-
-class NewerFormatError(FormatError):
-    """Written by a newer pipper: never rewritten (``reindex`` refuses it), only read by upgrading."""
 
 
 def loads(data: bytes, origin: str) -> dict[str, Any]:
@@ -99,6 +58,9 @@ class Release:
     #: repository (as far as known when it was indexed). Resolvers use it to take those names
     #: from this repository only, never from a public index, at no extra request.
     private_requires: tuple[str, ...] = ()
+    #: pipper 0.x only (never stored): the bundle holding the wheel. Until the bundle is read
+    #: (``Repository.release``) the release is a stub that knows only its name and version.
+    bundle_key: str = ""
 
     @property
     def version(self) -> Version:
@@ -158,6 +120,8 @@ class PackageIndex:
     name: str
     display_name: str
     releases: dict[str, Release] = field(default_factory=dict)
+    #: :data:`LAYOUT`, or :data:`LEGACY_LAYOUT` for an index made from pipper 0.x objects.
+    layout: str = LAYOUT
 
     @classmethod
     def empty(cls, name: str) -> PackageIndex:
@@ -226,46 +190,6 @@ class RootIndex:
         if not isinstance(packages, dict):
             raise FormatError(f"{origin} is missing 'packages'; run `pipper reindex`")
         return cls({str(k): str(v) for k, v in packages.items()})
-
-
-_PAGE = """<!DOCTYPE html>
-<html>
-  <head>
-    <meta name="pypi:repository-version" content="1.1">
-    <title>{title}</title>
-  </head>
-  <body>
-    <h1>{title}</h1>
-{links}
-  </body>
-</html>
-"""
-
-
-def render_simple_root(packages: dict[str, str]) -> bytes:
-    links = "\n".join(
-        f'    <a href="{html.escape(name)}/">{html.escape(packages[name])}</a><br>'
-        for name in sorted(packages)
-    )
-    return _PAGE.format(title="Simple index", links=links).encode()
-
-
-def render_simple_page(index: PackageIndex) -> bytes:
-    """The PEP 503 page, with PEP 592 yanks, PEP 658 metadata and Requires-Python."""
-    links = []
-    for version in index.versions():
-        release = index.releases[str(version)]
-        href = f"../../{release.key}#sha256={release.meta.sha256}"
-        attrs = [f'href="{html.escape(href)}"']
-        if release.meta.requires_python:
-            attrs.append(f'data-requires-python="{html.escape(release.meta.requires_python)}"')
-        if release.metadata_sha256:
-            attrs.append(f'data-dist-info-metadata="sha256={release.metadata_sha256}"')
-            attrs.append(f'data-core-metadata="sha256={release.metadata_sha256}"')
-        if release.yanked:
-            attrs.append(f'data-yanked="{html.escape(release.yanked_reason)}"')
-        links.append(f"    <a {' '.join(attrs)}>{html.escape(release.meta.wheel_name)}</a><br>")
-    return _PAGE.format(title=f"Links for {html.escape(index.display_name)}", links="\n".join(links)).encode()
 
 
 def newest(releases: Iterable[Release]) -> Release | None:

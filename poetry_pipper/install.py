@@ -8,39 +8,29 @@ dependencies are resolved by pip from the user's normal configuration.
 from __future__ import annotations
 
 import importlib.metadata
+import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from .bundle import inspect_wheel, meta_for, read_bundle
+from .bundle import inspect_wheel, meta_for, read_bundle, write_bundle
 from .cache import cached_wheel, wheel_dir
-from .errors import PipperError
+from .errors import NotFound, PipperError
 from .index import PackageIndex, Release
-from .resolve import Resolution, Resolver
+from .resolve import Resolution, Resolver, select
+from .sources import ReleaseSource
 from .specs import PackageSpec
 from .storage import Progress
 
 WORKERS = 8
-
-
-class Source(Protocol):
-    """Where private releases come from: a Repository, or a pre-authorized file (authorize.py)."""
-
-    @property
-    def location(self) -> object:
-        """Where it is, for messages and plans (``str()`` of it)."""
-
-    def package_index(self, name: str) -> PackageIndex | None: ...
-
-    def fetch(self, release: Release, dest_dir: Path, *, progress: Progress | None = None) -> Path: ...
 
 
 @dataclass
@@ -88,18 +78,14 @@ def local_release(path: Path, workdir: Path) -> tuple[Release, Path]:
 
 
 def resolve(
-    repo: Source | None,
+    repo: ReleaseSource | None,
     specs: list[PackageSpec],
     *,
     pre: bool = False,
     local: dict[str, Release] | None = None,
 ) -> Resolution:
-    def load(name: str):  # type: ignore[no-untyped-def]
-        return repo.package_index(name) if repo is not None else None
-
     extras: dict[str, set[str]] = {s.name: _extras(s) for s in specs}
-    where = str(repo.location) if repo is not None else "the repository (none given: pass -b or -r)"
-    return Resolver(load, pre=pre, fixed=local, where=where).resolve(specs, extras)
+    return Resolver(repo, pre=pre, fixed=local).resolve(specs, extras)
 
 
 def _extras(spec: PackageSpec) -> set[str]:
@@ -143,7 +129,7 @@ def plan(
 
 
 def fetch(
-    repo: Source | None,
+    repo: ReleaseSource | None,
     steps: Iterable[Step],
     progress: Callable[[Release], Progress | None] | None = None,
     *,
@@ -177,9 +163,7 @@ def fetch(
     except KeyboardInterrupt:
         # Ctrl-C: stop the transfers in the other threads now instead of waiting for them;
         # each removes its temp file, so nothing partial is left in the cache.
-        cancel = getattr(repo, "cancel", None)
-        if cancel is not None:
-            cancel()
+        repo.cancel()
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
@@ -211,3 +195,128 @@ def pip_install(
         reason = " ".join(errors) if errors else f"exit code {result.returncode}"
         raise PipperError(f"pip failed: {reason}")
     return output
+
+
+def download(
+    repo: ReleaseSource,
+    specs: list[PackageSpec],
+    out: Path,
+    *,
+    pre: bool = False,
+    deps: bool = True,
+    extract: bool = False,
+    progress: Callable[[Release], Progress | None] | None = None,
+) -> list[str]:
+    """``pipper download``: resolve, fetch (verified, cached) and save bundles -- or wheels and their
+    metadata JSON with ``extract`` -- into ``out``. Returns the paths saved."""
+    if deps:
+        resolution = resolve(repo, specs, pre=pre)
+    else:
+        chosen: dict[str, Release] = {s.name: select(repo, _require(repo, s.name), s, pre=pre) for s in specs}
+        resolution = Resolution(chosen)
+    # An empty search path: nothing counts as installed, every wheel is fetched.
+    steps = plan(resolution, source=str(repo.location), search_path=[])
+    fetch(repo, steps, progress)
+    out.mkdir(parents=True, exist_ok=True)
+    saved = []
+    for step in steps:
+        assert step.wheel is not None
+        if extract:
+            wheel = out / step.release.meta.wheel_name
+            tmp = out / f".pipper-tmp-{wheel.name}"
+            shutil.copyfile(step.wheel, tmp)
+            tmp.replace(wheel)
+            meta_path = out / f"{step.release.project}-{step.version}.json"
+            meta_path.write_text(json.dumps(step.release.meta.to_json(), indent=2, sort_keys=True) + "\n")
+            saved += [str(wheel), str(meta_path)]
+        else:
+            saved.append(str(write_bundle(step.wheel, step.release.meta, out)))
+    return saved
+
+
+def _require(repo: ReleaseSource, name: str) -> PackageIndex:
+    index = repo.package_index(name)
+    if index is None:
+        raise NotFound(f"package {name!r} not found in {repo.location}: check the name, or publish it first")
+    return index
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where ``pipper install`` installs: an interpreter, and how pip is told (as pip's own flags)."""
+
+    python: str = sys.executable
+    #: Where installed distributions are looked up (None: this interpreter's sys.path).
+    search_path: list[str] | None = None
+    directory: Path | None = None  # pip --target
+    user: bool = False  # pip --user
+
+    def __post_init__(self) -> None:
+        if self.directory is not None and self.user:
+            raise PipperError("--target and --user cannot be combined (as in pip)")
+
+
+def split_items(items: list[str]) -> tuple[list[str], list[Path]]:
+    """Specs, and the ``.pipper``/``.whl`` files given among them."""
+    files = [Path(i) for i in items if i.endswith((".pipper", ".whl"))]
+    return [i for i in items if not i.endswith((".pipper", ".whl"))], files
+
+
+def local_releases(files: list[Path], workdir: Path) -> tuple[dict[str, Release], dict[str, Path]]:
+    """The bundles and wheels given on the command line, checked and unpacked, by project name."""
+    local: dict[str, Release] = {}
+    wheels: dict[str, Path] = {}
+    for number, path in enumerate(files):
+        directory = workdir / str(number)
+        directory.mkdir()
+        release, wheel = local_release(path, directory)
+        local[release.project] = release
+        wheels[release.project] = wheel
+    return local, wheels
+
+
+def needs_repository(names: list[str], local: dict[str, Release]) -> bool:
+    """Whether a repository must be read: specs were given, or a local file has dependencies."""
+    return bool(names) or any(r.meta.requires_dist or r.meta.dependencies for r in local.values())
+
+
+def plan_install(
+    repo: ReleaseSource | None,
+    names: list[str],
+    local: dict[str, Release],
+    local_wheels: dict[str, Path],
+    target: Callable[[], Target],
+    *,
+    pre: bool = False,
+    upgrade: bool = False,
+) -> tuple[list[Step], Target]:
+    """Resolve the private closure, then decide, per package, install, upgrade or keep.
+
+    ``target`` is asked for only once the resolution succeeded (under Poetry it may create the
+    project's virtualenv).
+    """
+    from .specs import normalize_name, parse_specs
+
+    specs = parse_specs(names)
+    specs += [PackageSpec(normalize_name(name), text=str(local_wheels[name])) for name in local]
+    resolution = resolve(repo, specs, pre=pre, local=local)
+    where = target()
+    steps = plan(resolution, source=str(repo.location) if repo else "local", upgrade=upgrade,
+                 target=where.directory, local_wheels=local_wheels, search_path=where.search_path)
+    return steps, where
+
+
+def run_install(
+    repo: ReleaseSource | None,
+    steps: list[Step],
+    target: Target,
+    *,
+    verbose: bool = False,
+    progress: Callable[[Release], Progress | None] | None = None,
+) -> str | None:
+    """Fetch the wheels the plan needs and run pip once; pip's output, or None if nothing was to do."""
+    fetch(repo, steps, progress)
+    wheels = [s.wheel for s in steps if s.action != "keep" and s.wheel is not None]
+    if not wheels:
+        return None
+    return pip_install(wheels, target=target.directory, user=target.user, verbose=verbose, python=target.python)

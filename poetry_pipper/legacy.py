@@ -1,4 +1,4 @@
-"""The original pipper 0.x layout: reading it where no new index exists, and migrating it.
+"""The original pipper 0.x layout: reading it where no new index exists (``pipper migrate`` is in migrate.py).
 
 pipper 0.x (PyPI ``pipper``, up to 0.11.1) stored every version as one object,
 ``<root>/<name>/<safe_version>.pipper``, and nothing else: no index, no hashes.
@@ -19,12 +19,13 @@ GET). For a name without a new index:
 
 * one LIST of ``<root>/`` with a delimiter, once per process (:meth:`LegacyReader.folders`),
   finds the 0.x folders and matches them by normalized name: a public name costs nothing more;
-* one LIST of the package's folder gives its versions: a :class:`LegacyIndex` of *stubs* (the
-  version is all the object name tells);
-* a release is read from its bundle (one GET) the first time it is *looked up*
-  (``index.releases[v]`` / ``index.get(v)``), never by iterating: the resolver reads only the
-  versions it picks. That GET also extracts the wheel, which :meth:`LegacyReader.fetch` then
-  installs without another request.
+* one LIST of the package's folder gives its versions: a :class:`~poetry_pipper.index.PackageIndex`
+  (``layout`` "pipper 0.x") of *stubs*: releases whose ``bundle_key`` names their bundle and whose
+  version is all the object name tells;
+* a release is read from its bundle (one GET) only when a reader asks for it with
+  :meth:`LegacyReader.complete` (``Repository.release``): the resolver reads only the versions it
+  picks. That GET also extracts the wheel, which :meth:`LegacyReader.fetch` then installs without
+  another request.
 
 **Hashes.** 0.x recorded none, so there is nothing to verify a 0.x wheel against. Its sha256 is
 computed from the bytes downloaded, and pipper checks only that the bundle is well formed and
@@ -40,21 +41,20 @@ import shutil
 import tempfile
 import threading
 import weakref
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import BinaryIO
 
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
-from .bundle import BUNDLE_SUFFIX, BundleMeta, read_bundle, sha256_file
-from .errors import AlreadyPublished, FormatError, IntegrityError, PipperError
-from .index import PackageIndex, Release, index_key
-
-if TYPE_CHECKING:
-    from .repository import Repository
-    from .storage import Progress, Storage
+from .bundle import BUNDLE_SUFFIX, BundleMeta, read_bundle
+from .dependencies import dependency_names
+from .download import verified_download
+from .errors import Cancelled, FormatError, IntegrityError, PipperError
+from .index import LEGACY_LAYOUT, PackageIndex, Release
+from .storage.base import Progress, Storage
 
 _SAFE_VERSION = re.compile(r"^v(\d+)-(\d+)-(\d+)(?:__pre_([0-9A-Za-z_-]+?))?(?:__build_([0-9A-Za-z_-]+))?$")
 _FILE_KEY = re.compile(r"^packages/([^/]+)/files/([0-9a-f]{64})/([^/]+\.whl)$")
@@ -89,49 +89,6 @@ def is_0x_bundle(key: str) -> bool:
 
 
 @dataclass(frozen=True)
-class LegacyRelease(Release):
-    """A release stored as a 0.x bundle.
-
-    A *stub* (``complete=False``) knows only its version and object; a complete one was read
-    from its bundle: wheel name, computed sha256, Requires-Dist and ``dependencies``.
-    """
-
-    bundle_key: str = ""
-    complete: bool = False
-
-
-class LegacyReleases(dict[str, Release]):
-    """Versions of a 0.x package: iterating yields stubs, looking one up reads its bundle (one GET)."""
-
-    def __init__(self, reader: LegacyReader, stubs: dict[str, Release]) -> None:
-        super().__init__(stubs)
-        self._reader = reader
-
-    def __getitem__(self, version: str) -> Release:
-        release = super().__getitem__(version)
-        if isinstance(release, LegacyRelease) and not release.complete:
-            release = self._reader.complete(release)
-            super().__setitem__(version, release)
-        return release
-
-    def get(self, version: str, default: Any = None) -> Any:
-        if version not in self:
-            return default
-        return self[version]
-
-
-@dataclass
-class LegacyIndex(PackageIndex):
-    """A :class:`PackageIndex` made from a 0.x folder listing (see :class:`LegacyReleases`)."""
-
-    folders: list[str] = field(default_factory=list)
-
-    def stub(self, version: str) -> Release:
-        """The release without reading its bundle: a stub, or the complete release if already read."""
-        return dict.__getitem__(self.releases, version)  # type: ignore[no-any-return]
-
-
-@dataclass(frozen=True)
 class Bundle:
     """One 0.x object: its key (relative to the repository root), folder and decoded version."""
 
@@ -148,8 +105,8 @@ class LegacyReader:
         self._cancelled = cancelled or threading.Event()
         self._lock = threading.Lock()
         self._folders: dict[str, list[str]] | None = None
-        self._indexes: dict[str, LegacyIndex | None] = {}
-        self._complete: dict[str, LegacyRelease] = {}
+        self._indexes: dict[str, PackageIndex | None] = {}
+        self._complete: dict[str, Release] = {}
         self._wheels: dict[str, Path] = {}
         self._key_locks: dict[str, threading.Lock] = {}
         self._workdir: Path | None = None
@@ -166,8 +123,8 @@ class LegacyReader:
                 self._folders = found
             return self._folders
 
-    def package_index(self, name: str) -> LegacyIndex | None:
-        """The 0.x versions of ``name`` (any spelling), or None; memoized."""
+    def package_index(self, name: str) -> PackageIndex | None:
+        """The 0.x versions of ``name`` (any spelling) as stubs, or None; memoized."""
         project = canonicalize_name(name)
         with self._lock:
             if project in self._indexes:
@@ -180,8 +137,8 @@ class LegacyReader:
                     continue  # not a 0.x version name; `pipper migrate` reports it
                 version = str(bundle.version)
                 meta = BundleMeta(name=folder, version=version, wheel_name="", sha256="", size=0)
-                stubs.setdefault(version, LegacyRelease(meta, "", bundle_key=bundle.key))
-        index = LegacyIndex(project, spellings[0], LegacyReleases(self, stubs), folders=spellings) if stubs else None
+                stubs.setdefault(version, Release(meta, "", bundle_key=bundle.key))
+        index = PackageIndex(project, spellings[0], stubs, layout=LEGACY_LAYOUT) if stubs else None
         with self._lock:
             return self._indexes.setdefault(project, index)
 
@@ -194,10 +151,8 @@ class LegacyReader:
                 weakref.finalize(self, shutil.rmtree, self._workdir, True)
             return self._workdir
 
-    def complete(self, release: LegacyRelease, *, progress: Progress | None = None) -> LegacyRelease:
+    def complete(self, release: Release, *, progress: Progress | None = None) -> Release:
         """Read a 0.x release from its bundle: one GET, memoized; the wheel is kept for :meth:`fetch`."""
-        if release.complete:
-            return release
         key = release.bundle_key
         with self._lock:
             lock = self._key_locks.setdefault(key, threading.Lock())
@@ -212,11 +167,8 @@ class LegacyReader:
                     f"{self.storage.location.key_url(key)} holds {meta.wheel_name}, not {release.meta.name}"
                     f" {release.version} as its name says: rename or re-publish it"
                 )
-            known = set(self.folders())
-            done = LegacyRelease(
-                meta, "", private_requires=tuple(sorted(_dependency_names(meta) & known)),
-                bundle_key=key, complete=True,
-            )
+            hints = tuple(sorted(dependency_names(meta) & set(self.folders())))
+            done = replace(release, meta=meta, private_requires=hints)
             self._wheels[key] = wheel
             self._complete[key] = done
             return done
@@ -224,30 +176,26 @@ class LegacyReader:
     def _tick(self, progress: Progress | None, key: str) -> Progress:
         def tick(amount: int) -> None:
             if self._cancelled.is_set():
-                from .repository import Cancelled
-
                 raise Cancelled(f"download of {key} cancelled")
             if progress:
                 progress(amount)
 
         return tick
 
-    def fetch(self, release: LegacyRelease, dest_dir: Path, *, progress: Progress | None = None) -> Path:
+    def fetch(self, release: Release, dest_dir: Path, *, progress: Progress | None = None) -> Path:
         """Put a 0.x release's wheel into ``dest_dir`` (the one GET is :meth:`complete`'s)."""
         done = self.complete(release, progress=progress)
         source = self._wheels[done.bundle_key]
-        dest_dir.mkdir(parents=True, exist_ok=True)
-        final = dest_dir / done.meta.wheel_name
-        with tempfile.NamedTemporaryFile(dir=dest_dir, prefix=".pipper-tmp-", delete=False) as handle:
-            tmp = Path(handle.name)
-        try:
+
+        def copy(tmp: Path, _progress: Progress) -> None:
             shutil.copyfile(source, tmp)
-            if sha256_file(tmp) != done.meta.sha256:  # the local copy, against the hash computed on download
-                raise IntegrityError(f"copying {done.meta.wheel_name} into {dest_dir} corrupted it; retry")
-            tmp.replace(final)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return final
+
+        return verified_download(
+            copy, dest_dir / done.meta.wheel_name, done.meta.sha256,
+            # the local copy, against the hash computed on download
+            mismatch=lambda _actual: IntegrityError(f"copying {done.meta.wheel_name} into {dest_dir} corrupted it; retry"),
+            cancelled=self._cancelled, attempts=1,
+        )
 
     def open_wheel(self, key: str) -> tuple[BinaryIO, int] | None:
         """For a Poetry lock made before ``pipper migrate``: the wheel at ``packages/<n>/files/<sha>/<wheel>``
@@ -261,10 +209,10 @@ class LegacyReader:
         except InvalidWheelFilename:
             return None
         index = self.package_index(name)
-        if index is None or project != index.name or str(version) not in index.releases:
+        stub = index.releases.get(str(version)) if index is not None and project == index.name else None
+        if stub is None:
             return None
-        release = index.releases[str(version)]
-        assert isinstance(release, LegacyRelease)
+        release = self.complete(stub)
         if release.meta.wheel_name != filename or release.meta.sha256 != sha256:
             raise IntegrityError(
                 f"{self.storage.location.key_url(release.bundle_key)} (pipper 0.x) now holds {release.meta.wheel_name}"
@@ -288,38 +236,6 @@ def read_legacy_bundle(storage: Storage, key: str, workdir: Path, progress: Prog
         local.unlink(missing_ok=True)
 
 
-def _dependency_names(meta: BundleMeta) -> set[str]:
-    from .repository import dependency_names
-
-    return dependency_names(meta)
-
-
-# -- pipper migrate ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What happened to one 0.x bundle."""
-
-    key: str
-    name: str
-    version: str
-    status: str  # "migrated", "already present", "would migrate", "failed"
-    detail: str = ""
-    sha256: str = ""
-
-    def to_json(self) -> dict[str, str]:
-        data = {"key": self.key, "name": self.name, "version": self.version, "status": self.status}
-        if self.detail:
-            data["detail"] = self.detail
-        if self.sha256:
-            data["sha256"] = self.sha256
-        return data
-
-
-STATUSES = ("migrated", "already present", "would migrate", "failed")
-
-
 def list_bundles(storage: Storage, folder: str) -> list[Bundle]:
     """The ``.pipper`` objects directly in one folder (one LIST)."""
     names = storage.list_dir(f"{folder}/")[1]
@@ -334,73 +250,3 @@ def find_bundles(storage: Storage) -> Iterator[Bundle]:
     """Every 0.x bundle under the root, folder by folder (one LIST per folder, plus one)."""
     for folder in storage.list_dir("")[0]:
         yield from list_bundles(storage, folder)
-
-
-def migrate(repo: Repository, *, dry_run: bool = False, report: Callable[[Outcome], None] | None = None) -> list[Outcome]:
-    """Publish every 0.x bundle's wheel in the new format; the 0.x objects are left as they are.
-
-    Idempotent and resumable: a version already published with the same wheel is "already
-    present" (the protocol finishes whatever an interrupted run left undone). One bundle's
-    failure is recorded and the others still migrate. ``dry_run`` downloads nothing: it reads
-    each package's new index once and says which versions it lacks.
-    """
-    outcomes: list[Outcome] = []
-    present: dict[str, set[str]] = {}
-
-    def done(outcome: Outcome) -> None:
-        outcomes.append(outcome)
-        if report:
-            report(outcome)
-
-    for bundle in find_bundles(repo.storage):
-        url = repo.storage.location.key_url(bundle.key)
-        if bundle.version is None:
-            done(Outcome(bundle.key, bundle.folder, "", "failed",
-                         f"{url}: not a pipper 0.x version name (v1-2-3[__pre_...][__build_...]) that PEP 440 can express"))
-            continue
-        version = str(bundle.version)
-        if dry_run:
-            project = canonicalize_name(bundle.folder)
-            if project not in present:
-                present[project] = _published_versions(repo, project)
-            status = "already present" if version in present[project] else "would migrate"
-            done(Outcome(bundle.key, bundle.folder, version, status))
-            continue
-        try:
-            done(_migrate_one(repo, bundle, version))
-        except PipperError as exc:
-            done(Outcome(bundle.key, bundle.folder, version, "failed", str(exc)))
-    return outcomes
-
-
-def _published_versions(repo: Repository, project: str) -> set[str]:
-    key = index_key(project)
-    blob = repo.storage.get(key)
-    if blob is None:
-        return set()
-    return set(PackageIndex.from_bytes(blob.data, repo.location.key_url(key)).releases)
-
-
-def _migrate_one(repo: Repository, bundle: Bundle, version: str) -> Outcome:
-    url = repo.storage.location.key_url(bundle.key)
-    with tempfile.TemporaryDirectory(prefix="pipper-migrate-") as tmp:
-        meta, wheel = read_legacy_bundle(repo.storage, bundle.key, Path(tmp))
-        if meta.version != version or meta.project != canonicalize_name(bundle.folder):
-            raise FormatError(f"{url} holds {meta.wheel_name}, not {bundle.folder} {version} as its name says; left as it is")
-        try:
-            result = repo.publish_wheel(wheel, meta.dependencies)
-        except AlreadyPublished:
-            raise AlreadyPublished(
-                f"{meta.name} {version} is already published in the new layout with a different wheel than"
-                f" {url} (sha256 {meta.sha256[:12]}...): both were left as they are; compare them"
-                f" (`pipper info {meta.name} --json`), then delete the wrong one"
-            ) from None
-    status = "migrated" if result.status == "published" else "already present"
-    return Outcome(bundle.key, meta.name, version, status, sha256=meta.sha256)
-
-
-def summarize(outcomes: list[Outcome]) -> dict[str, int]:
-    counts = {"found": len(outcomes)}
-    for status in STATUSES:
-        counts[status.replace(" ", "_")] = sum(1 for o in outcomes if o.status == status)
-    return counts

@@ -13,7 +13,7 @@ for pipper 0.x folders: see legacy.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -23,8 +23,9 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from .errors import PipperError
+from .errors import NotFound, PipperError
 from .index import PackageIndex, Release
+from .sources import ReleaseSource
 from .specs import PackageSpec, SpecError, parse_spec
 
 MAX_ROUNDS = 200
@@ -85,18 +86,36 @@ def _is_exact(specifier: SpecifierSet) -> bool:
     return len(specs) == 1 and specs[0].operator in ("==", "===") and "*" not in specs[0].version
 
 
+def select(source: ReleaseSource, index: PackageIndex, spec: PackageSpec, *, pre: bool = False) -> Release:
+    """The newest release the spec allows; yanked releases only when pinned exactly (PEP 592)."""
+    allowed = index.versions(include_yanked=spec.is_exact_pin())
+    chosen = spec.select(allowed, pre=pre)
+    if chosen is None:
+        available = ", ".join(str(v) for v in index.versions(include_yanked=False)[-8:]) or "none"
+        hint = " (pre-releases need --pre)" if any(v.is_prerelease for v in allowed) and not pre else ""
+        raise NotFound(
+            f"no version of {index.display_name} matches {spec.text or spec}{hint}; available: {available}"
+        )
+    return _complete(source, index, str(chosen))
+
+
+def _complete(source: ReleaseSource, index: PackageIndex, version: str) -> Release:
+    release = source.release(index, version)
+    assert release is not None  # the version came from the index
+    return release
+
+
 class Resolver:
     def __init__(
         self,
-        load_index: Callable[[str], PackageIndex | None],
+        source: ReleaseSource | None,
         *,
         pre: bool = False,
         workers: int = 8,
         fixed: dict[str, Release] | None = None,
-        where: str = "the repository",
     ) -> None:
-        self._load = load_index
-        self.where = where
+        self.source = source
+        self.where = str(source.location) if source is not None else "the repository (none given: pass -b or -r)"
         self.pre = pre
         self.workers = workers
         self.indexes: dict[str, PackageIndex | None] = {}
@@ -106,8 +125,12 @@ class Resolver:
         todo = sorted({n for n in names if n not in self.indexes and n not in self.fixed})
         if not todo:
             return
+        source = self.source
+        if source is None:
+            self.indexes.update(dict.fromkeys(todo))
+            return
         with ThreadPoolExecutor(max_workers=min(self.workers, len(todo))) as pool:
-            for name, index in zip(todo, pool.map(self._load, todo), strict=True):
+            for name, index in zip(todo, pool.map(source.package_index, todo), strict=True):
                 self.indexes[name] = index
 
     def _choose(self, name: str, constraints: list[Constraint], exact: bool) -> Release:
@@ -120,7 +143,8 @@ class Resolver:
         candidates = index.versions(include_yanked=exact)
         chosen = max(combined.filter(candidates, prereleases=pre), default=None)
         if chosen is not None:
-            return index.releases[str(chosen)]
+            assert self.source is not None  # an index came from it
+            return _complete(self.source, index, str(chosen))
         self._explain_conflict(index, constraints, candidates, pre)
         raise AssertionError("unreachable")
 

@@ -19,8 +19,7 @@ from pathlib import Path
 
 import boto3  # noqa: F401 - imported before the start signal
 
-import poetry_pipper.lifecycle
-import poetry_pipper.repository  # noqa: F401
+import poetry_pipper.publish  # noqa: F401
 from poetry_pipper.cli import main
 from poetry_pipper.commands import load
 

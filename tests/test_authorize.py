@@ -102,7 +102,7 @@ def test_local_repository_is_refused(local_repo: Repo, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("region", ["us-east-1", "eu-west-1"])
 def test_virtual_hosted_style_for_real_aws(region: str) -> None:
-    from poetry_pipper.authorize import authorize
+    from poetry_pipper.authorize import sign
     from poetry_pipper.bundle import BundleMeta
     from poetry_pipper.credentials import Credentials
     from poetry_pipper.index import Release
@@ -115,7 +115,7 @@ def test_virtual_hosted_style_for_real_aws(region: str) -> None:
     storage = S3Storage(Location(bucket=bucket, prefix="team", region=region),
                         Credentials("AKIAEXAMPLEKEY000001", "not-a-real-secret"))
     meta = BundleMeta("Foo", "1.0.0", "foo-1.0.0-py3-none-any.whl", "a" * 64, 10)
-    doc = authorize(Repository(storage), Resolution({"foo": Release(meta, "")}), 900, requested=["foo"])
+    doc = sign(Repository(storage), Resolution({"foo": Release(meta, "")}), 900, requested=["foo"])
     (entry,) = doc.packages
     parts = urlsplit(entry.url)
     assert parts.scheme == "https"

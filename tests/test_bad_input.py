@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from poetry_pipper.bundle import make_bundle
+from poetry_pipper.publish import publish_file
 
 from .conftest import Repo
 from .helpers import free_port, make_wheel
@@ -336,7 +337,7 @@ def snapshot(repo: Repo) -> dict[str, str]:
 def test_bad_input(s3_repo: Repo, tmp_path: Path, setup: Callable[[Ctx], Run], expected: str) -> None:
     ctx = Ctx(s3_repo, tmp_path)
     wheel = make_wheel(tmp_path / "present", "present", "1.0.0")
-    s3_repo.open().publish(make_bundle(wheel, tmp_path / "present-bundle")[0])
+    publish_file(s3_repo.open(), make_bundle(wheel, tmp_path / "present-bundle")[0])
     run = setup(ctx)
     before = snapshot(s3_repo)
     args = [*run.args, "-b", s3_repo.url] if run.bucket else run.args

@@ -19,6 +19,7 @@ import pytest
 
 from poetry_pipper.bundle import make_bundle
 from poetry_pipper.index import PackageIndex
+from poetry_pipper.publish import publish_file
 
 from .conftest import PublicIndex, Repo, Venv, pip_env
 from .faultproxy import KINDS
@@ -145,7 +146,7 @@ def test_a_corrupted_wheel_is_never_saved_or_installed(s3_repo: Repo, fault_prox
                                                        public_index: PublicIndex, tmp_path: Path) -> None:
     """Bytes flipped in transit, with no S3 checksum to catch it: only the sha256 check is left."""
     wheel = make_wheel(tmp_path / "w", "fragile", "1.0.0")
-    s3_repo.open().publish(make_bundle(wheel, tmp_path / "b")[0])
+    publish_file(s3_repo.open(), make_bundle(wheel, tmp_path / "b")[0])
     expected = hashlib.sha256(wheel.read_bytes()).hexdigest()
 
     once = fault_proxy(s3_repo.server.endpoint, 1.0, SEED, kinds=("corrupt",), max_faults=1)
@@ -180,7 +181,7 @@ def test_poetry_lock_through_faults(s3_repo: Repo, fault_proxy, public_index: Pu
     for name, version, requires in (("lock-a", "1.0.0", ["lock-b>=1"]), ("lock-b", "1.0.0", []),
                                     ("lock-b", "1.1.0", [])):
         wheel = make_wheel(tmp_path / "w" / f"{name}-{version}", name, version, requires=requires)
-        s3_repo.open().publish(make_bundle(wheel, tmp_path / "b" / f"{name}-{version}")[0])
+        publish_file(s3_repo.open(), make_bundle(wheel, tmp_path / "b" / f"{name}-{version}")[0])
     proxy = fault_proxy(s3_repo.server.endpoint, 0.5, SEED)
     path = tmp_path / "app"
     path.mkdir()

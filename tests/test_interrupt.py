@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from poetry_pipper.bundle import make_bundle
+from poetry_pipper.publish import publish_file
 
 from .conftest import PublicIndex, Repo, Venv, pip_env
 from .helpers import ROOT, Result, make_wheel, run_cli
@@ -79,7 +80,7 @@ def test_ctrl_c_during_publish(s3_repo: Repo, fault_proxy, tmp_path: Path) -> No
 
 def test_ctrl_c_during_install(s3_repo: Repo, fault_proxy, venv: Venv, public_index: PublicIndex,  # type: ignore[no-untyped-def]
                                tmp_path: Path) -> None:
-    s3_repo.open().publish(big_bundle(tmp_path))
+    publish_file(s3_repo.open(), big_bundle(tmp_path))
     proxy = fault_proxy(s3_repo.server.endpoint, throttle=THROTTLE // 2)
     scratch, cache = tmp_path / "tmpdir", tmp_path / "cache"
     scratch.mkdir()

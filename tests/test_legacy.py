@@ -15,7 +15,8 @@ import pytest
 from packaging.version import Version
 
 from poetry_pipper.bundle import make_bundle, safe_version, sha256_file
-from poetry_pipper.legacy import LegacyIndex, LegacyRelease, decode_safe_version
+from poetry_pipper.index import LEGACY_LAYOUT
+from poetry_pipper.legacy import decode_safe_version
 
 from .conftest import Repo
 from .helpers import make_wheel
@@ -96,14 +97,14 @@ def test_fallback_costs_nothing_for_new_packages_and_one_get_per_0x_bundle(s3_re
     assert repo.package_index("not-there") is None and repo.package_index("also-not-there") is None
     assert requests() == {"GET 404": 2, "LIST": 1}  # the root is listed once per process
     index = repo.package_index("ACME-report")  # 0.x names are not normalized: found by any spelling
-    assert isinstance(index, LegacyIndex) and index.display_name == "Acme_Report"
+    assert index is not None and index.layout == LEGACY_LAYOUT and index.display_name == "Acme_Report"
     assert [str(v) for v in index.versions()] == ["1.0.0", "1.1.0rc1"]
     assert requests() == {"GET 404": 1, "LIST": 1}  # plus its folder
-    assert not index.stub("1.0.0").meta.sha256  # listing reads no bundle
-    release = index.releases["1.0.0"]
-    assert isinstance(release, LegacyRelease) and release.complete
+    assert not index.releases["1.0.0"].meta.sha256  # listing reads no bundle: a stub
+    release = repo.release(index, "1.0.0")
+    assert release is not None and release.bundle_key and release.meta.sha256
     assert release.meta.sha256 == sha256_file(wheel) and release.meta.wheel_name == wheel.name
-    assert index.get("1.0.0") is release
+    assert repo.release(index, "1.0.0") is release
     assert requests() == {"GET 200": 1}  # the bundle, once
     fetched = repo.fetch(release, tmp_path / "dest")
     assert sha256_file(fetched) == sha256_file(wheel) and fetched.name == wheel.name

@@ -10,6 +10,7 @@ import pytest
 
 from poetry_pipper.bundle import make_bundle
 from poetry_pipper.index import PackageIndex, Release, RootIndex
+from poetry_pipper.publish import publish_file
 
 from .conftest import PublicIndex, Repo, Venv, pip_env
 from .helpers import make_wheel, run_cli
@@ -19,7 +20,7 @@ def publish(repo: Repo, tmp_path: Path, name: str, version: str, **kwargs) -> Pa
     where = tmp_path / "src" / f"{name}-{version}-{len(list((tmp_path / 'src').glob('*'))) if (tmp_path / 'src').exists() else 0}"
     wheel = make_wheel(where / "w", name, version, **kwargs)
     bundle, _ = make_bundle(wheel, where / "b")
-    repo.open().publish(bundle)  # in-process: `pipper publish` itself is tested elsewhere
+    publish_file(repo.open(), bundle)  # in-process: `pipper publish` itself is tested elsewhere
     return bundle
 
 

@@ -128,7 +128,7 @@ class PipperSource(CachedRepository):
 
         index = self.index(name)
         # A pipper 0.x release is read from its bundle here (one GET): failures name the source.
-        release: Release | None = self._guard(lambda: index.get(version.text)) if index is not None else None
+        release: Release | None = self._guard(lambda: self.core.release(index, version.text)) if index is not None else None
         if release is None:
             raise PackageNotFoundError(f"Package {name} ({version}) not found in source '{self.name}'.")
         return release
@@ -192,7 +192,7 @@ class PipperSource(CachedRepository):
         # Installing from a lock: the locked file name and sha256 are the object's key
         # (files/<sha256>/<wheel>), so no index request is needed, and the link URL is stable
         # for Poetry's artifact cache.
-        from ..index import file_key
+        from ..keys import file_key
 
         locked = []
         for entry in package.files:
@@ -203,7 +203,7 @@ class PipperSource(CachedRepository):
         if locked:
             return locked
         index = self.index(package.name)
-        release = self._guard(lambda: index.get(package.version.text)) if index is not None else None
+        release = self._guard(lambda: self.core.release(index, package.version.text)) if index is not None else None
         if release is None:
             return []
         url = self.object_url(release.key)
