@@ -4,16 +4,15 @@ from pathlib import Path
 
 from cleo.helpers import argument, option
 
-from ..errors import PipperError
-from .base import PipperCommand, repository_options
+from .base import PipperCommand
 
 
 class AuthorizeCommand(PipperCommand):
     name = "authorize"
     description = "Make expiring download links (SigV4 presigned URLs) for private packages and their private dependencies."
     arguments = [argument("packages", "NAME[:SPEC] or PEP 508 specs, e.g. foo, foo:1.2.*, 'foo>=1,<2'.", optional=True, multiple=True)]
+    uses_repository = True
     options = [
-        *repository_options(),
         option("input", "i", "Read specs from a pipper.json-style file, or from an earlier pre-authorized file or page.", flag=False),
         option("output", "o", "Write to FILE instead of printing the URLs (a pre-authorized JSON file by default).", flag=False),
         option("expires", "e", "How long the links work: 30s, 12mins, 3hr, '2 days'... A bare number is minutes; at most 7 days.",
@@ -62,22 +61,14 @@ elsewhere)."""
 
     def perform(self) -> int:
         from .. import authorize as core
-        from ..install import resolve
         from ..specs import parse_specs
 
         expires_in = core.parse_duration(self.option("expires"))
         output = self.option("output")
-        fmt = self.option("format") or ("json" if output else "urls")
-        if fmt not in core.FORMATS:
-            raise PipperError(f"unknown --format {fmt!r}: use urls, json or find-links")
-        if fmt == "find-links" and output and not output.lower().endswith((".html", ".htm")):
-            raise PipperError(f"--format find-links writes an HTML page that pip reads only if its name ends in .html: use -o {Path(output).with_suffix('.html')}")
+        fmt = core.output_format(self.option("format"), output)
         renewed = core.read_preauthorized(self.option("input")) if self.option("input") else None
         specs = parse_specs([*(self.argument("packages") or []), *renewed.requested] if renewed else self.requested())
-        repo = self.repository()
-        core.check_authorizable(repo.location)
-        resolution = resolve(repo, specs, pre=self.option("pre"))
-        doc = core.authorize(repo, resolution, expires_in, requested=[s.text or str(s) for s in specs], pre=self.option("pre"))
+        doc = core.authorize(self.repository(), specs, expires_in, pre=self.option("pre"))
         text = core.render(doc, fmt)
         if any(core.uses_temporary_credentials(p.url) for p in doc.packages):
             self.line_error(

@@ -1,4 +1,10 @@
-"""What every pipper command shares: repository options, error handling, progress output."""
+"""What every pipper command shares: declared options, error handling, --json or text output, progress.
+
+A command declares what it needs as class attributes -- ``uses_repository`` (the -b/-r/-p/-c/
+--endpoint-url/--region options) and ``json_output`` (--json) -- and lists only its own options.
+Its :meth:`~PipperCommand.perform` parses, calls one domain function, and prints with
+:meth:`~PipperCommand.emit`.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +21,13 @@ from cleo.io.inputs.option import Option
 from ..errors import PipperError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from cleo.ui.progress_bar import ProgressBar
 
+    from ..access import Access, Options
     from ..config import Config
-    from ..credentials import Credentials, Resolved
+    from ..credentials import Credentials
     from ..location import Location
     from ..repository import Repository
 
@@ -44,13 +53,29 @@ def credentials_options() -> list[Option]:
     ]
 
 
+JSON_OPTION = "Print the result as JSON (for scripts)."
+
+
 class PipperCommand(Command):
     """Runs :meth:`run` and turns every failure into one line on stderr and exit 1."""
 
+    #: Declares the repository options (added before the command's own options).
     uses_repository: ClassVar[bool] = False
+    #: Declares --json (added after the command's own options); a string is its help text.
+    json_output: ClassVar[bool | str] = False
     _bars: list[_Progress] | None = None
-    _resolved: Resolved | None = None
+    _resolved: Access | None = None
     _config: Config | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "options" not in cls.__dict__ and "uses_repository" not in cls.__dict__ and "json_output" not in cls.__dict__:
+            return  # inherits a parent's options, already declared
+        own = list(cls.__dict__.get("options", [])) if "options" in cls.__dict__ else []
+        before = repository_options() if cls.uses_repository else []
+        after = [option("json", None, cls.json_output if isinstance(cls.json_output, str) else JSON_OPTION)] \
+            if cls.json_output else []
+        cls.options = [*before, *own, *after]
 
     def handle(self) -> int:
         try:
@@ -98,32 +123,36 @@ class PipperCommand(Command):
 
     def raw_credentials(self) -> list[str]:
         """The ``-c`` values as given ([KEY, SECRET, TOKEN...]), for redaction only."""
+        from ..credentials import split_keys
+
         if not self.definition.has_option("credentials"):
             return []
         try:
             values = list(self.option("credentials") or [])
         except Exception:
             return []
-        if len(values) == 1:
-            values = values[0].split(":", 2)
-        return [v for v in values if v]
+        return [v for v in split_keys(values) if v]
 
     # -- repository ----------------------------------------------------------------------
 
-    def resolved(self) -> Resolved:
+    def access_options(self) -> Options:
+        from ..access import Options
+
+        return Options(
+            bucket=self.option("bucket"),
+            repository=self.option("repository"),
+            profile=self.option("profile"),
+            keys=self.option("credentials") or None,
+            endpoint_url=self.option("endpoint-url"),
+            region=self.option("region"),
+        )
+
+    def resolved(self) -> Access:
         """-b/-r/-p/-c/--endpoint-url/--region resolved once (docs/credentials.md has the order)."""
         if self._resolved is None:
-            from ..credentials import resolve_full
+            from ..access import resolve_access
 
-            self._resolved = resolve_full(
-                bucket=self.option("bucket"),
-                repository=self.option("repository"),
-                profile=self.option("profile"),
-                keys=self.option("credentials") or None,
-                endpoint_url=self.option("endpoint-url"),
-                region=self.option("region"),
-                config=self.user_config,
-            )
+            self._resolved = resolve_access(self.access_options(), config=self.user_config)
         return self._resolved
 
     def user_config(self) -> Config:
@@ -147,17 +176,15 @@ class PipperCommand(Command):
         return self.resolved().credentials
 
     def repository(self) -> Repository:
-        from ..repository import Repository
-        from ..storage import open_storage
+        from ..repository import open_repository
 
         resolved = self.resolved()
         location = resolved.location
-        credentials = None if location.is_local else resolved.credentials
         if self.io.is_verbose():
             self.line_error(f"<comment>repository: {location} from {resolved.location_source}</comment>")
-            if credentials is not None:
-                self.line_error(f"<comment>credentials: {credentials.describe()}</comment>")
-        return Repository(open_storage(location, credentials))
+            if not location.is_local:
+                self.line_error(f"<comment>credentials: {resolved.credentials.describe()}</comment>")
+        return open_repository(location, resolved.credentials)
 
     def requested(self, *, default_file: bool = False) -> list[str]:
         """Package arguments plus the ``-i`` file's list (``./pipper.json`` when asked and present)."""
@@ -177,8 +204,16 @@ class PipperCommand(Command):
 
     # -- output --------------------------------------------------------------------------
 
-    def emit_json(self, data: Any) -> None:
-        self.line(json.dumps(data, indent=2, sort_keys=True))
+    def emit(self, data: Any, text: Iterable[str] | None = None) -> None:
+        """``data`` as JSON with --json; else the lines of ``text`` (cleo markup allowed)."""
+        if self.definition.has_option("json") and self.option("json"):
+            self.line(json.dumps(data, indent=2, sort_keys=True))
+            return
+        for line in text or ():
+            self.line(line)
+
+    def as_json(self) -> bool:
+        return bool(self.definition.has_option("json") and self.option("json"))
 
     def transfer_progress(self, total: int, label: str) -> _Progress | None:
         """A thread-safe progress callback for transfers over 1 MB (boto3 calls it from threads)."""

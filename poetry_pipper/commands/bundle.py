@@ -37,10 +37,10 @@ class BundleCommand(ProjectHooks, PipperCommand):
     name = "bundle"
     description = "Build a wheel from a Python project (or take a .whl) and write NAME-VERSION.pipper."
     arguments = [argument("source", "Project directory (any PEP 517 backend) or a .whl file (default: the current project).", optional=True)]
+    json_output = "Print the result as JSON."
     options = [
         option("output", "o", "Directory for the bundle, created if missing (default: the current directory; dist/ under Poetry).", flag=False),
         option("no-isolation", None, "Build with the backend already installed here (pip --no-build-isolation)."),
-        option("json", None, "Print the result as JSON."),
     ]
     help = """Builds a wheel in a private copy of the project, so a stale wheel in dist/ is never
 picked up and nothing is written into the source tree, then writes a reproducible
@@ -53,7 +53,7 @@ project's pipper.json, if there is one. `pipper bundle` builds with pip (any PEP
   pipper bundle dist/foo-1.0-py3-none-any.whl"""
 
     def perform(self) -> int:
-        from ..bundle import sha256_file
+        from ..download import sha256_file
 
         self.isolation = not self.option("no-isolation")
         self.verbose = self.io.is_verbose()
@@ -62,9 +62,6 @@ project's pipper.json, if there is one. `pipper bundle` builds with pip (any PEP
         path, meta = self.build_bundle(Path(source) if source else None,
                                        Path(output) if output else self.default_bundle_dir())
         digest = sha256_file(path)
-        if self.option("json"):
-            self.emit_json({"path": str(path), "name": meta.name, "version": meta.version, "sha256": digest})
-        else:
-            self.line(f"Bundled <info>{meta.name} {meta.version}</info>: {path}")
-            self.line(f"sha256 {digest}")
+        self.emit({"path": str(path), "name": meta.name, "version": meta.version, "sha256": digest},
+                  [f"Bundled <info>{meta.name} {meta.version}</info>: {path}", f"sha256 {digest}"])
         return 0

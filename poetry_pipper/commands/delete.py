@@ -3,17 +3,17 @@ from __future__ import annotations
 from cleo.helpers import argument, option
 
 from ..errors import PipperError
-from .base import PipperCommand, repository_options
+from .base import PipperCommand
 
 
 class DeleteCommand(PipperCommand):
     name = "delete"
     description = "Remove a published version completely: its record, index entry, simple-page link and files."
     arguments = [argument("package", "NAME:VERSION (or NAME==VERSION): one exact version.")]
+    uses_repository = True
+    json_output = "Print the result as JSON."
     options = [
-        *repository_options(),
         option("yes", "y", "Really delete (required: deleting cannot be undone)."),
-        option("json", None, "Print the result as JSON."),
     ]
     help = """Deleting breaks every build that pins the version; prefer `pipper yank`, which keeps
 exact pins working. The release record goes first (from then on the version is unpublished),
@@ -33,8 +33,6 @@ it; publishing it again later works as for a new package.
         repo = self.repository()
         release = delete(repo, text)
         meta = release.meta
-        if self.option("json"):
-            self.emit_json({"name": meta.name, "version": meta.version, "sha256": meta.sha256, "deleted": True})
-        else:
-            self.line(f"Deleted <info>{meta.name} {meta.version}</info> from {repo.location}")
+        self.emit({"name": meta.name, "version": meta.version, "sha256": meta.sha256, "deleted": True},
+                  [f"Deleted <info>{meta.name} {meta.version}</info> from {repo.location}"])
         return 0

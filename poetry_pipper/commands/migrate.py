@@ -5,19 +5,19 @@ from typing import TYPE_CHECKING
 from cleo.helpers import option
 
 from ..errors import PipperError
-from .base import PipperCommand, repository_options
+from .base import PipperCommand
 
 if TYPE_CHECKING:
-    from ..legacy import Outcome
+    from ..migrate import Outcome
 
 
 class MigrateCommand(PipperCommand):
     name = "migrate"
     description = "Convert every pipper 0.x bundle under the repository root into the current format."
+    uses_repository = True
+    json_output = "Print the counts and every bundle's outcome as JSON."
     options = [
-        *repository_options(),
         option("dry-run", None, "Only list the 0.x bundles and whether the new layout has their version; download nothing."),
-        option("json", None, "Print the counts and every bundle's outcome as JSON."),
     ]
     help = """pipper 0.x stored <root>/<name>/<v1-2-3>.pipper objects (root_prefix 'pipper' by default,
 which is also what a bare bucket name means here). For each of them, migrate downloads the
@@ -33,27 +33,25 @@ exit code is 1 if any failed.
   pipper migrate -b s3://my-bucket/custom-root-prefix --json"""
 
     def perform(self) -> int:
-        from ..legacy import migrate, summarize
+        from ..migrate import migrate, summarize
 
         repo = self.repository()
-        as_json = self.option("json")
         dry_run = self.option("dry-run")
 
-        def report(outcome: Outcome) -> None:
-            if not as_json:
+        def report(outcome: Outcome) -> None:  # as it happens: a migration can take long
+            if not self.as_json():
                 self.line(_describe(outcome))
 
         outcomes = migrate(repo, dry_run=dry_run, report=report)
         counts = summarize(outcomes)
-        if as_json:
-            self.emit_json({"repository": str(repo.location), "dry_run": dry_run, **counts,
-                            "bundles": [o.to_json() for o in outcomes]})
-        elif not outcomes:
-            self.line(f"no pipper 0.x bundles under {repo.location} (expected <root>/<name>/v1-2-3.pipper)")
+        if not outcomes:
+            summary = f"no pipper 0.x bundles under {repo.location} (expected <root>/<name>/v1-2-3.pipper)"
         else:
             done = f"{counts['would_migrate']} to migrate" if dry_run else f"{counts['migrated']} migrated"
-            self.line(f"{counts['found']} pipper 0.x bundles found in {repo.location}: {done},"
-                      f" {counts['already_present']} already present, {counts['failed']} failed")
+            summary = (f"{counts['found']} pipper 0.x bundles found in {repo.location}: {done},"
+                       f" {counts['already_present']} already present, {counts['failed']} failed")
+        self.emit({"repository": str(repo.location), "dry_run": dry_run, **counts,
+                   "bundles": [o.to_json() for o in outcomes]}, [summary])
         if counts["failed"]:
             raise PipperError(
                 f"{counts['failed']} of {counts['found']} pipper 0.x bundles could not be migrated (listed above);"

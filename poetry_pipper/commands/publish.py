@@ -5,7 +5,7 @@ from pathlib import Path
 from cleo.helpers import argument, option
 
 from ..errors import PipperError
-from .base import PipperCommand, repository_options
+from .base import PipperCommand
 from .bundle import ProjectHooks
 
 
@@ -21,11 +21,11 @@ class PublishCommand(ProjectHooks, PipperCommand):
     description = "Publish a .pipper bundle (or a wheel) to the repository."
     arguments = [argument("file", "A .pipper bundle, a .whl, or a directory whose newest .pipper is used"
                           " (default: the current directory; dist/ under Poetry).", optional=True)]
+    uses_repository = True
+    json_output = "Print the result as JSON."
     options = [
-        *repository_options(),
         option("build", None, "Bundle the project first (as `bundle` does), then publish that bundle."),
         option("force", "f", "Replace a version that is already published with different content."),
-        option("json", None, "Print the result as JSON."),
     ]
     help = """Uploads the wheel, its PEP 658 metadata and a release record, then updates the
 package index and the PEP 503 simple pages. Publishing the same version with the same
@@ -38,7 +38,7 @@ unless -f/--force is given. Concurrent publishers never lose each other's versio
   poetry pipper publish -r private --build  # the Poetry project, to its s3:// source 'private'"""
 
     def perform(self) -> int:
-        from ..bundle import make_bundle
+        from ..publish import publish_file
 
         if self.option("build"):
             source, _ = self.build_bundle(None, self.default_bundle_dir())
@@ -50,22 +50,14 @@ unless -f/--force is given. Concurrent publishers never lose each other's versio
             raise PipperError(f"{source}: no such file or directory")
         repo = self.repository()
         progress = self.transfer_progress(source.stat().st_size, f"uploading {source.name}")
-        if source.suffix == ".whl":
-            import tempfile
-
-            with tempfile.TemporaryDirectory(prefix="pipper-") as tmp:
-                source, _ = make_bundle(source, Path(tmp))
-                result = repo.publish(source, force=self.option("force"), progress=progress)
-        else:
-            result = repo.publish(source, force=self.option("force"), progress=progress)
+        result = publish_file(repo, source, force=self.option("force"), progress=progress)
         if progress:
             progress.finish()
         meta = result.release.meta
-        if self.option("json"):
-            self.emit_json({"name": meta.name, "version": meta.version, "sha256": meta.sha256,
-                            "status": result.status, "url": result.url})
-        elif result.status == "already published":
-            self.line(f"{meta.name} {meta.version} already published (same sha256); nothing to do")
+        if result.status == "already published":
+            text = f"{meta.name} {meta.version} already published (same sha256); nothing to do"
         else:
-            self.line(f"{result.status.capitalize()} <info>{meta.name} {meta.version}</info> to {repo.location}")
+            text = f"{result.status.capitalize()} <info>{meta.name} {meta.version}</info> to {repo.location}"
+        self.emit({"name": meta.name, "version": meta.version, "sha256": meta.sha256,
+                   "status": result.status, "url": result.url}, [text])
         return 0

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
-from cleo.helpers import option
-
-from .base import PipperCommand, repository_options
+from .base import PipperCommand
 
 
 class ReindexCommand(PipperCommand):
     name = "reindex"
     description = "Rebuild every package index, the root list and the PEP 503 pages from the release records."
-    options = [*repository_options(), option("json", None, "Print what was rewritten as JSON.")]
+    uses_repository = True
+    json_output = "Print what was rewritten as JSON."
     help = """Release records are the truth; reindex derives everything else from them again:
 versions whose record exists but were never indexed (a publisher stopped half-way, or a server
 ignored a conditional write) are added, index entries without a record are removed, yank
@@ -22,20 +21,17 @@ deletes files. A record whose wheel is missing is reported and left out of the i
   pipper verify -b s3://my-bucket/pypi || pipper reindex -b s3://my-bucket/pypi"""
 
     def perform(self) -> int:
-        from ..lifecycle import counted, reindex
+        from ..reindex import reindex
+        from ..verify import counted
 
         repo = self.repository()
         report = reindex(repo)
-        if self.option("json"):
-            self.emit_json(report.to_json())
-            return 0
-        for problem in report.skipped:
-            self.line(f"skipped {problem.line()}")
-        for key in report.written:
-            self.line(f"rewrote {key}")
+        lines = [f"skipped {problem.line()}" for problem in report.skipped]
+        lines += [f"rewrote {key}" for key in report.written]
         what = counted(report)
         if report.written:
-            self.line(f"Reindexed {repo.location}: {what}; {len(report.written)} objects rewritten")
+            lines.append(f"Reindexed {repo.location}: {what}; {len(report.written)} objects rewritten")
         else:
-            self.line(f"{repo.location}: {what}; everything was already up to date")
+            lines.append(f"{repo.location}: {what}; everything was already up to date")
+        self.emit(report.to_json(), lines)
         return 0

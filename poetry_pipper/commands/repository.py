@@ -29,8 +29,8 @@ class RepositoryCommand(PipperCommand):
         option("default", "d", "Make it the default repository (used when neither -b nor -r is given)."),
         option("endpoint-url", None, "S3 endpoint for S3-compatible servers ('' clears it).", flag=False),
         option("region", None, "AWS region of the bucket ('' clears it).", flag=False),
-        option("json", None, "list, import: print JSON (secrets masked)."),
     ]
+    json_output = "list, import: print JSON (secrets masked)."
     help = """Named repositories live in the user config file ($PIPPER_CONFIG_DIR, else
 $XDG_CONFIG_HOME/poetry-pipper, else ~/.config/poetry-pipper), written with mode 0600.
 A named repository supplies the location and, if stored, the credentials:
@@ -179,9 +179,9 @@ its file readable by every user: import makes it 0600 too (pipper 0.x still read
     def _list(self) -> int:
         config = self.user_config()
         entries = [repo.public(default=name == config.default) for name, repo in sorted(config.repositories.items())]
-        if self.option("json"):
-            self.emit_json({"config": str(config.path), "legacy": config.legacy, "default": config.default,
-                            "repositories": entries})
+        if self.as_json():
+            self.emit({"config": str(config.path), "legacy": config.legacy, "default": config.default,
+                       "repositories": entries})
             return 0
         if not entries:
             self.line(f"no repositories configured ({config.path}): add one with `pipper repository add NAME -b s3://bucket/prefix`")
@@ -198,65 +198,33 @@ its file readable by every user: import makes it 0600 too (pipper 0.x still read
         return 0
 
     def _import(self, only: str | None) -> int:
-        import os
-        import stat
+        from ..config import import_legacy
 
-        from ..config import edit, legacy_path, load_legacy
-
-        old = load_legacy()
-        source = legacy_path()
-        if old is None:
-            raise PipperError(f"no pipper 0.x configuration at {source}: nothing to import")
-        self._config = old  # its secrets are redacted from any error
-        if only is not None and only not in old.repositories:
-            known = ", ".join(sorted(old.repositories)) or "none"
-            raise PipperError(f"no repository {only!r} in {source} (it has: {known})")
-        wanted = {n: r for n, r in old.repositories.items() if only is None or n == only}
-        outcome: dict[str, list[str]] = {"imported": [], "unchanged": [], "kept": []}
-        with edit() as config:
-            fresh = config.legacy  # no new file yet: everything read so far came from the old one
-            self._config = config
-            for name, repo in sorted(wanted.items()):
-                current = config.repositories.get(name)
-                if current is None or (fresh and current == repo):
-                    config.repositories[name] = repo
-                    outcome["imported"].append(name)
-                elif current == repo:
-                    outcome["unchanged"].append(name)
-                else:
-                    outcome["kept"].append(name)
-            if config.default is None and old.default in outcome["imported"]:
-                config.default = old.default
-            if fresh and only is not None:  # importing one: the others were only read from the old file
-                config.repositories = {n: r for n, r in config.repositories.items() if n == only}
-                config.default = only if old.default == only else None
-        mode = stat.S_IMODE(source.stat().st_mode)
-        fixed = None
-        if mode & 0o077:
-            try:
-                os.chmod(source, 0o600)
-                fixed = f"{mode:04o} -> 0600"
-            except OSError as exc:
-                self.line_error(f"<comment>warning: could not make {source} private ({exc.strerror}): chmod 600 it</comment>")
-        if self.option("json"):
-            self.emit_json({"source": str(source), "config": str(config.path), "default": config.default,
-                            "source_permissions_fixed": fixed, **outcome})
-            return 0
-        for name in outcome["imported"]:
+        loaded: list[Config] = []
+        try:
+            result = import_legacy(only, loaded=loaded)
+        finally:
+            self._config = loaded[-1] if loaded else self._config  # its secrets are redacted from any error
+        config = result.config
+        if result.warning:
+            self.line_error(f"<comment>warning: {result.warning}</comment>")
+        lines = []
+        for name in result.imported:
             repo = config.repositories[name]
             default = " (default)" if config.default == name else ""
-            self.line(f"Imported repository {name!r}{default}: {repo.bucket}, {repo.describe_identity()}")
-        for name in outcome["unchanged"]:
-            self.line(f"Repository {name!r} is already configured the same way")
-        for name in outcome["kept"]:
-            self.line(f"<comment>Kept repository {name!r} as configured here ({config.repositories[name].bucket}): the"
-                      f" pipper 0.x one differs; `pipper repository remove {name}` then import to take it</comment>")
-        left = sorted(set(old.repositories) - set(config.repositories))
-        if left:
-            self.line(f"Not imported from {source}: {', '.join(left)} (`pipper repository import NAME` takes one)")
-        self.line(f"Config: {config.path} (mode 0600)")
-        if fixed:
-            self.line(f"Made {source} private ({fixed}): it holds credentials; pipper 0.x still reads it")
+            lines.append(f"Imported repository {name!r}{default}: {repo.bucket}, {repo.describe_identity()}")
+        lines += [f"Repository {name!r} is already configured the same way" for name in result.unchanged]
+        lines += [f"<comment>Kept repository {name!r} as configured here ({config.repositories[name].bucket}): the"
+                  f" pipper 0.x one differs; `pipper repository remove {name}` then import to take it</comment>"
+                  for name in result.kept]
+        if result.left:
+            lines.append(f"Not imported from {result.source}: {', '.join(result.left)}"
+                         " (`pipper repository import NAME` takes one)")
+        lines.append(f"Config: {config.path} (mode 0600)")
+        if result.permissions_fixed:
+            lines.append(f"Made {result.source} private ({result.permissions_fixed}): it holds credentials;"
+                         " pipper 0.x still reads it")
+        self.emit(result.to_json(), lines)
         return 0
 
     # -- helpers -------------------------------------------------------------------------

@@ -3,16 +3,16 @@ from __future__ import annotations
 from cleo.helpers import option
 
 from ..errors import PipperError
-from .base import PipperCommand, repository_options
+from .base import PipperCommand
 
 
 class VerifyCommand(PipperCommand):
     name = "verify"
     description = "Check every index entry against the stored files and records; report drift (read-only)."
+    uses_repository = True
+    json_output = "Print the report as JSON."
     options = [
-        *repository_options(),
         option("no-hash", None, "Check that wheels exist, but do not download them to check their sha256."),
-        option("json", None, "Print the report as JSON."),
     ]
     help = """Downloads every wheel and checks its sha256 and size against the release record,
 checks each PEP 658 metadata sidecar, compares the package indexes, the root list and the
@@ -27,19 +27,14 @@ An orphan file can be a publish in progress: run verify again when no one is pub
   pipper verify -b s3://my-bucket/pypi --no-hash     # existence only, no downloads"""
 
     def perform(self) -> int:
-        from ..lifecycle import counted, verify
+        from ..verify import counted, verify
 
         repo = self.repository()
         report = verify(repo, hash_wheels=not self.option("no-hash"))
-        if self.option("json"):
-            self.emit_json(report.to_json())
-        else:
-            for problem in report.problems:
-                self.line(problem.line())
         summary = f"{counted(report)}, {report.wheels_hashed} wheel{'s' * (report.wheels_hashed != 1)} hashed"
+        self.emit(report.to_json(), [p.line() for p in report.problems]
+                  + ([f"{repo.location}: {summary}; no drift"] if report.ok else []))
         if report.ok:
-            if not self.option("json"):
-                self.line(f"{repo.location}: {summary}; no drift")
             return 0
         count = len(report.problems)
         raise PipperError(

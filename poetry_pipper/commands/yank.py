@@ -1,18 +1,23 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cleo.helpers import argument, option
 
-from .base import PipperCommand, repository_options
+from .base import PipperCommand
+
+if TYPE_CHECKING:
+    from ..index import Release
 
 
 class YankCommand(PipperCommand):
     name = "yank"
     description = "Mark a published version as yanked (PEP 592): kept, but skipped unless pinned exactly."
     arguments = [argument("package", "NAME:VERSION (or NAME==VERSION): one exact version.")]
+    uses_repository = True
+    json_output = "Print the result as JSON."
     options = [
-        *repository_options(),
         option("reason", None, "Why it was yanked; shown by pip, Poetry and `pipper info`.", flag=False, default=""),
-        option("json", None, "Print the result as JSON."),
     ]
     help = """A yanked version stays downloadable, so builds that pin it exactly keep working,
 but resolvers skip it otherwise: `pipper install foo` and `foo:1.*` take the newest version
@@ -29,23 +34,22 @@ yanked version only changes the reason; `pipper unyank` undoes it.
         release, changed = yank(self.repository(), self.argument("package"), self.option("reason") or "")
         return self.report(release, changed, "yanked")
 
-    def report(self, release, changed: bool, what: str) -> int:  # type: ignore[no-untyped-def]
+    def report(self, release: Release, changed: bool, what: str) -> int:
         meta = release.meta
-        if self.option("json"):
-            self.emit_json({"name": meta.name, "version": meta.version, "yanked": release.yanked,
-                            "yanked_reason": release.yanked_reason, "changed": changed})
-        elif changed:
+        if changed:
             reason = f" ({release.yanked_reason})" if release.yanked and release.yanked_reason else ""
-            self.line(f"{what.capitalize()} <info>{meta.name} {meta.version}</info>{reason}")
+            text = f"{what.capitalize()} <info>{meta.name} {meta.version}</info>{reason}"
         else:
-            self.line(f"{meta.name} {meta.version} is already {what}; nothing to do")
+            text = f"{meta.name} {meta.version} is already {what}; nothing to do"
+        self.emit({"name": meta.name, "version": meta.version, "yanked": release.yanked,
+                   "yanked_reason": release.yanked_reason, "changed": changed}, [text])
         return 0
 
 
 class UnyankCommand(YankCommand):
     name = "unyank"
     description = "Undo `pipper yank`: the version is offered to resolvers again."
-    options = [*repository_options(), option("json", None, "Print the result as JSON.")]
+    options = []
     help = """  pipper unyank foo:1.2.3 -b s3://my-bucket/pypi"""
 
     def perform(self) -> int:

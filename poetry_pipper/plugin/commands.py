@@ -16,8 +16,9 @@ if TYPE_CHECKING:
     from poetry.console.application import Application
     from poetry.poetry import Poetry
 
+    from ..access import Access
     from ..bundle import BundleMeta
-    from ..credentials import Resolved
+    from ..install import Target
 
 SCHEMES = ("s3://", "file://")
 
@@ -82,32 +83,24 @@ class PoetryFrontDoor:
 
     # -- repository selection --------------------------------------------------------------
 
-    def resolved(self) -> Resolved:
+    def resolved(self) -> Access:
         if getattr(self, "_resolved", None) is None:
             self._resolved = self._resolve_for_project()
         return self._resolved  # type: ignore[return-value]
 
-    def _resolve_for_project(self) -> Resolved:
-        from ..credentials import Resolved
-        from .settings import source_settings
-
+    def _resolve_for_project(self) -> Access:
         name = self.option("repository")
         sources = self.pipper_sources() if not self.option("bucket") else {}
         if name is None and not self.option("bucket") and len(sources) == 1:
             name = next(iter(sources))
         if name in sources:
-            location, credentials = source_settings(name, sources[name], self.poetry.config)
-            explicit = self.option("credentials") or self.option("profile")
-            if explicit or credentials is None:
-                # -c/-p (and the rest of pipper's order) still win over the source's defaults.
-                from ..credentials import resolve_full
+            from dataclasses import replace
 
-                full = resolve_full(bucket=sources[name], keys=self.option("credentials") or None,
-                                    profile=self.option("profile"), endpoint_url=self.option("endpoint-url")
-                                    or location.endpoint_url, region=self.option("region") or location.region)
-                return Resolved(full.location, full.credentials, f"Poetry source {name!r}")
-            location = location.with_endpoint(self.option("endpoint-url"), self.option("region"))
-            return Resolved(location, credentials, f"Poetry source {name!r}")
+            from .settings import source_access
+
+            # -c/-p (and the rest of pipper's order) apply with the source in the place of -b.
+            options = replace(self.access_options(), repository=None)  # type: ignore[attr-defined]
+            return source_access(name, sources[name], self.poetry.config, options)
         return super().resolved()  # type: ignore[misc, no-any-return]
 
     def has_repository(self) -> bool:
@@ -139,11 +132,12 @@ class PoetryFrontDoor:
             env = self._env = EnvManager(self.poetry, io=io).create_venv()
         return env
 
-    def target_python(self) -> str:
-        return str(self._project_env().python)
+    def install_target(self) -> Target:
+        from dataclasses import replace
 
-    def installed_search_path(self) -> list[str] | None:
-        return [str(p) for p in self._project_env().sys_path]
+        env = self._project_env()
+        target = super().install_target()  # type: ignore[misc]
+        return replace(target, python=str(env.python), search_path=[str(p) for p in env.sys_path])  # type: ignore[no-any-return]
 
     def after_install(self, steps: list[Any]) -> None:
         if not steps:
