@@ -7,10 +7,14 @@ A cached wheel is re-hashed before use, so a corrupted cache entry is replaced, 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from .download import sha256_file
-from .index import Release
+from .errors import FormatError
+from .index import DistFile
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def cache_dir() -> Path:
@@ -21,16 +25,26 @@ def cache_dir() -> Path:
     return Path(base) / "poetry-pipper"
 
 
-def wheel_dir(release: Release) -> Path:
-    return cache_dir() / "wheels" / release.meta.sha256[:2] / release.meta.sha256
+def entry_dir(dist: DistFile) -> Path:
+    """``<cache>/files/<sha[:2]>/<sha>``: keyed by the validated hash only, never by other bucket text."""
+    if not _SHA256.match(dist.sha256):
+        raise FormatError(f"{dist.filename[:100]!r} has no valid sha256; run `pipper verify` on the repository")
+    return cache_dir() / "files" / dist.sha256[:2] / dist.sha256
 
 
-def cached_wheel(release: Release) -> Path | None:
-    """The cached wheel for this release, if present and intact."""
-    path = wheel_dir(release) / release.meta.wheel_name
+def entry_path(dist: DistFile) -> Path:
+    name = dist.filename
+    if not name or "/" in name or "\\" in name or name.startswith(".") or "\x00" in name:
+        raise FormatError(f"{name[:100]!r} is not a file name; run `pipper verify` on the repository")
+    return entry_dir(dist) / name
+
+
+def cached_file(dist: DistFile) -> Path | None:
+    """The cached file, if present and intact (re-hashed: a corrupted entry is removed, never used)."""
+    path = entry_path(dist)
     if not path.is_file():
         return None
-    if sha256_file(path) != release.meta.sha256:
+    if sha256_file(path) != dist.sha256:
         path.unlink(missing_ok=True)
         return None
     return path

@@ -1,4 +1,4 @@
-"""Which names a release depends on, and which of them are published in the same repository.
+"""Which names a distribution depends on, and which of them are published in the same repository.
 
 Used by publishing and reindexing to record the private-dependency hints (``private_requires``)
 and by the 0.x reader for the same hints on bundles read lazily.
@@ -6,24 +6,39 @@ and by the 0.x reader for the same hints on bundles read lazily.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from .bundle import BundleMeta
 from .specs import SpecError, parse_spec
 
 
-def dependency_names(meta: BundleMeta) -> set[str]:
-    """Normalized names of every Requires-Dist entry (any marker) and 0.x ``dependencies`` item."""
+class Declares(Protocol):
+    """A file's declared dependencies: Requires-Dist, and pipper 0.x's ``dependencies`` list."""
+
+    @property
+    def requires_dist(self) -> Sequence[str]: ...
+
+    @property
+    def dependencies(self) -> Sequence[str]: ...
+
+
+def dependency_names(dist: Declares) -> set[str]:
+    """Normalized names of every Requires-Dist entry (any marker) and 0.x ``dependencies`` item.
+
+    A direct URL reference (``name @ url``) names nothing: it is never taken from the repository.
+    """
     names: set[str] = set()
-    for text in meta.requires_dist:
+    for text in dist.requires_dist:
         try:
-            names.add(canonicalize_name(Requirement(text).name))
+            requirement = Requirement(text)
         except InvalidRequirement:
             continue
-    for text in meta.dependencies:
+        if not requirement.url:
+            names.add(canonicalize_name(requirement.name))
+    for text in dist.dependencies:
         try:
             names.add(parse_spec(text).name)
         except SpecError:
@@ -31,6 +46,9 @@ def dependency_names(meta: BundleMeta) -> set[str]:
     return names
 
 
-def private_requires(meta: BundleMeta, known: Iterable[str]) -> tuple[str, ...]:
-    """The dependencies of ``meta`` among ``known`` names (the repository's packages, itself included)."""
-    return tuple(sorted(dependency_names(meta) & {*known, meta.project}))
+def private_requires(dists: Iterable[Declares], known: Iterable[str]) -> tuple[str, ...]:
+    """The dependencies of ``dists`` among ``known`` names (the repository's packages)."""
+    names: set[str] = set()
+    for dist in dists:
+        names |= dependency_names(dist)
+    return tuple(sorted(names & set(known)))

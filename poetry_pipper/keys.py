@@ -2,16 +2,17 @@
 
 Layout::
 
-    packages/index.json                               root list of all packages
-    packages/<name>/index.json                        per-package index: everything a resolver needs, one GET
-    packages/<name>/releases/<version>.json           release record (immutable, the commit point)
-    packages/<name>/files/<sha256>/<wheel>            the wheel, under its own file name
-    packages/<name>/files/<sha256>/<wheel>.metadata   PEP 658 core-metadata sidecar
-    simple/index.html                                 PEP 503 root page
-    simple/<name>/index.html                          PEP 503 project page
+    packages/index.json                                    root list of all packages
+    packages/<name>/index.json                             per-package index: everything a resolver needs, one GET
+    packages/<name>/releases/<version>/<filename>.json     file record: the commit point of one file
+    packages/<name>/releases/<version>.json                release record of format 1 (one wheel), still read
+    packages/<name>/files/<sha256>/<filename>              the wheel or sdist, under its own file name
+    packages/<name>/files/<sha256>/<filename>.metadata     PEP 658 core-metadata sidecar
+    simple/index.html                                      PEP 503 root page
+    simple/<name>/index.html                               PEP 503 project page
 
 ``<name>`` is the PEP 503 normalized project name, ``<version>`` the normalized PEP 440
-version. Wheels live in a directory named after their own sha256, so two different
+version. Files live in a directory named after their own sha256, so two different
 contents for one version can never overwrite each other's bytes.
 """
 
@@ -36,8 +37,29 @@ def releases_prefix(name: str) -> str:
     return f"packages/{name}/releases/"
 
 
-def release_key(name: str, version: str) -> str:
+def v1_record_key(name: str, version: str) -> str:
+    """The release record of format 1: one wheel per version."""
     return f"{releases_prefix(name)}{version}.json"
+
+
+def record_key(name: str, version: str, filename: str) -> str:
+    """The file record: the commit point of one file of a version."""
+    return f"{releases_prefix(name)}{version}/{filename}.json"
+
+
+def parse_record_key(key: str, name: str) -> tuple[str, str | None] | None:
+    """(version, file name) of a file record key of ``name``, (version, None) of a format 1 record, else None.
+
+    Only the shape is checked here: the record's content must still agree with what the key says.
+    """
+    prefix = releases_prefix(name)
+    if not key.startswith(prefix) or not key.endswith(".json"):
+        return None
+    rest = key[len(prefix):-len(".json")]
+    version, slash, filename = rest.partition("/")
+    if not version or "/" in filename or (slash and not filename):
+        return None
+    return version, (filename if slash else None)
 
 
 def file_key(name: str, sha256: str, filename: str) -> str:

@@ -53,7 +53,7 @@ from .bundle import BUNDLE_SUFFIX, BundleMeta, read_bundle
 from .dependencies import dependency_names
 from .download import verified_download
 from .errors import Cancelled, FormatError, IntegrityError, PipperError
-from .index import LEGACY_LAYOUT, PackageIndex, Release
+from .index import LEGACY_LAYOUT, DistFile, PackageIndex, Release
 from .storage.base import Progress, Storage
 
 _SAFE_VERSION = re.compile(r"^v(\d+)-(\d+)-(\d+)(?:__pre_([0-9A-Za-z_-]+?))?(?:__build_([0-9A-Za-z_-]+))?$")
@@ -136,8 +136,7 @@ class LegacyReader:
                 if bundle.version is None:
                     continue  # not a 0.x version name; `pipper migrate` reports it
                 version = str(bundle.version)
-                meta = BundleMeta(name=folder, version=version, wheel_name="", sha256="", size=0)
-                stubs.setdefault(version, Release(meta, "", bundle_key=bundle.key))
+                stubs.setdefault(version, Release(folder, version, bundle_key=bundle.key))
         index = PackageIndex(project, spellings[0], stubs, layout=LEGACY_LAYOUT) if stubs else None
         with self._lock:
             return self._indexes.setdefault(project, index)
@@ -151,9 +150,9 @@ class LegacyReader:
                 weakref.finalize(self, shutil.rmtree, self._workdir, True)
             return self._workdir
 
-    def complete(self, release: Release, *, progress: Progress | None = None) -> Release:
+    def complete(self, stub: Release, *, progress: Progress | None = None) -> Release:
         """Read a 0.x release from its bundle: one GET, memoized; the wheel is kept for :meth:`fetch`."""
-        key = release.bundle_key
+        key = stub.bundle_key
         with self._lock:
             lock = self._key_locks.setdefault(key, threading.Lock())
         with lock:
@@ -162,13 +161,16 @@ class LegacyReader:
                 return done
             workdir = Path(tempfile.mkdtemp(dir=self._tmp()))
             meta, wheel = read_legacy_bundle(self.storage, key, workdir, self._tick(progress, key))
-            if Version(meta.version) != release.version or meta.project != release.project:
+            if Version(meta.version) != stub.parsed_version or meta.project != stub.project:
                 raise FormatError(
-                    f"{self.storage.location.key_url(key)} holds {meta.wheel_name}, not {release.meta.name}"
-                    f" {release.version} as its name says: rename or re-publish it"
+                    f"{self.storage.location.key_url(key)} holds {meta.wheel_name}, not {stub.name}"
+                    f" {stub.version} as its name says: rename or re-publish it"
                 )
-            hints = tuple(sorted(dependency_names(meta) & set(self.folders())))
-            done = replace(release, meta=meta, private_requires=hints)
+            dist = DistFile(meta.name, meta.version, meta.wheel_name, meta.sha256, meta.size,
+                            requires_python=meta.requires_python, requires_dist=tuple(meta.requires_dist),
+                            summary=meta.summary, dependencies=tuple(meta.dependencies), bundle_key=key)
+            hints = tuple(sorted(dependency_names(dist) & set(self.folders())))
+            done = replace(Release.of(dist, private_requires=hints), bundle_key=key)
             self._wheels[key] = wheel
             self._complete[key] = done
             return done
@@ -182,18 +184,17 @@ class LegacyReader:
 
         return tick
 
-    def fetch(self, release: Release, dest_dir: Path, *, progress: Progress | None = None) -> Path:
-        """Put a 0.x release's wheel into ``dest_dir`` (the one GET is :meth:`complete`'s)."""
-        done = self.complete(release, progress=progress)
-        source = self._wheels[done.bundle_key]
+    def fetch(self, dist: DistFile, dest_dir: Path, *, progress: Progress | None = None) -> Path:
+        """Put a 0.x release's wheel into ``dest_dir`` (the one GET was :meth:`complete`'s)."""
+        source = self._wheels[dist.bundle_key]
 
         def copy(tmp: Path, _progress: Progress) -> None:
             shutil.copyfile(source, tmp)
 
         return verified_download(
-            copy, dest_dir / done.meta.wheel_name, done.meta.sha256,
+            copy, dest_dir / dist.filename, dist.sha256,
             # the local copy, against the hash computed on download
-            mismatch=lambda _actual: IntegrityError(f"copying {done.meta.wheel_name} into {dest_dir} corrupted it; retry"),
+            mismatch=lambda _actual: IntegrityError(f"copying {dist.filename} into {dest_dir} corrupted it; retry"),
             cancelled=self._cancelled, attempts=1,
         )
 
@@ -212,14 +213,14 @@ class LegacyReader:
         stub = index.releases.get(str(version)) if index is not None and project == index.name else None
         if stub is None:
             return None
-        release = self.complete(stub)
-        if release.meta.wheel_name != filename or release.meta.sha256 != sha256:
+        (dist,) = self.complete(stub).files.values()
+        if dist.filename != filename or dist.sha256 != sha256:
             raise IntegrityError(
-                f"{self.storage.location.key_url(release.bundle_key)} (pipper 0.x) now holds {release.meta.wheel_name}"
-                f" with sha256 {release.meta.sha256[:16]}..., the lock expects {filename} with {sha256[:16]}...:"
+                f"{self.storage.location.key_url(dist.bundle_key)} (pipper 0.x) now holds {dist.filename}"
+                f" with sha256 {dist.sha256[:16]}..., the lock expects {filename} with {sha256[:16]}...:"
                 " it was re-published since the lock was made; check it, then run `poetry lock`"
             )
-        path = self._wheels[release.bundle_key]
+        path = self._wheels[dist.bundle_key]
         return open(path, "rb"), path.stat().st_size
 
 

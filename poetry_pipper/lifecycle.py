@@ -1,13 +1,18 @@
-"""Maintenance writes: yank, unyank and delete.
+"""Maintenance writes: yank, unyank and delete, of a version's files (or, for delete, of one file).
 
-Release records are the truth; the package index, the root list and the PEP 503 pages are
-derived from them. Each change is made to the record first (by compare-and-swap), then the
-derived documents are brought in line by compare-and-swaps computed from fresh reads of the
-record, so the last write always reflects the newest record (:mod:`.cas`).
+Records are the truth; the package index, the root list and the PEP 503 pages are derived from
+them. Each change is made to the records first (by compare-and-swap), then the derived documents
+are brought in line by compare-and-swaps computed from fresh reads of the records, so the last
+write always reflects the newest records (:mod:`.cas`). A file whose truth is a format 1 record
+gets its own file record when it is yanked; format 1 records are never rewritten.
+
+When a later step fails after a record was written, the error says what was written and that
+``pipper reindex`` finishes the job: nothing is reported as failed that in fact took effect.
 """
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -15,10 +20,12 @@ from packaging.utils import canonicalize_name
 
 from .cas import Doc
 from .errors import NotFound, PipperError
-from .index import PackageIndex, Release, RootIndex
-from .keys import index_key, release_key
+from .index import DistFile, PackageIndex, Release, RootIndex
+from .keys import index_key, record_key, releases_prefix
 from .publish import discard
+from .records import Records, read_records, record_refs
 from .repository import Repository
+from .schema import clean, rfc3339
 from .specs import SpecError, parse_spec, parse_version
 
 MAX_REASON = 500
@@ -33,93 +40,127 @@ def exact_version(text: str, command: str) -> tuple[str, str]:
     return spec.name, str(parse_version(clause.version))
 
 
-def with_yank(reason: str | None) -> Callable[[Release], Release]:
-    return lambda r: replace(r, yanked=reason is not None, yanked_reason=reason or "")
+def with_yank(reason: str | None, now: datetime.datetime | None = None) -> Callable[[DistFile], DistFile]:
+    """Yank (``reason`` a string, maybe empty) or unyank (None) a file; the yank time is kept if already yanked."""
+    when = rfc3339(now or datetime.datetime.now(datetime.timezone.utc))
+
+    def change(dist: DistFile) -> DistFile:
+        if reason is None:
+            return replace(dist, yanked=False, yanked_reason="", yanked_at="")
+        return replace(dist, yanked=True, yanked_reason=reason, yanked_at=dist.yanked_at if dist.yanked else when)
+
+    return change
 
 
-def yank(repo: Repository, text: str, reason: str = "") -> tuple[Release, bool]:
-    """Mark a version yanked (PEP 592); True if it was not yanked with this reason already."""
+def check_reason(reason: str) -> str:
     reason = " ".join(reason.split())
     if len(reason) > MAX_REASON:
         raise PipperError(f"the yank reason is {len(reason)} characters long; keep it under {MAX_REASON}")
+    if not clean(reason):
+        raise PipperError("the yank reason holds control characters; give plain text")
+    return reason
+
+
+def yank(repo: Repository, text: str, reason: str = "") -> tuple[Release, bool]:
+    """Mark every file of a version yanked (PEP 592); True if any was not yanked with this reason already."""
+    reason = check_reason(reason)
     name, version = exact_version(text, "yank")
-    return update_release(repo, name, version, with_yank(reason))
+    return update_files(repo, name, version, with_yank(reason), "yanked")
 
 
 def unyank(repo: Repository, text: str) -> tuple[Release, bool]:
     name, version = exact_version(text, "unyank")
-    return update_release(repo, name, version, with_yank(None))
+    return update_files(repo, name, version, with_yank(None), "unyanked")
 
 
-def delete(repo: Repository, text: str) -> Release:
-    name, version = exact_version(text, "delete")
-    return delete_release(repo, name, version)
+def version_records(repo: Repository, name: str, version: str) -> Records:
+    """The records of one version: one LIST, one GET per record."""
+    refs = [ref for ref in record_refs(repo.storage, name, repo.storage.list(f"{releases_prefix(name)}{version}"))
+            if ref.version == version]
+    return read_records(repo.storage, name, refs)
 
 
 @dataclass
 class _Record:
-    """A release record as a document of the compare-and-swap engine (absent: ``release`` None)."""
+    """A file record as a document of the compare-and-swap engine."""
 
-    release: Release | None
+    dist: DistFile
 
     def to_bytes(self) -> bytes:
-        assert self.release is not None
-        return self.release.record_bytes()
+        return self.dist.record_bytes()
 
 
-def update_release(repo: Repository, name: str, version: str, change: Callable[[Release], Release]) -> tuple[Release, bool]:
-    """Change a release record (yank state) by compare-and-swap, then bring the index in line.
+def update_files(
+    repo: Repository, name: str, version: str, change: Callable[[DistFile], DistFile], what: str
+) -> tuple[Release, bool]:
+    """Change every file record of a version by compare-and-swap, then bring the index in line.
 
-    Returns the release and whether the record changed. The index entry is synced even when
-    the record did not change, so re-running a yank repairs an index a crash left behind.
+    The index is synced even when no record changed, so re-running a yank repairs an index a
+    crash left behind.
     """
     project, version = canonicalize_name(name), str(parse_version(version))
-    key = release_key(project, version)
     index_blob = repo.storage.get(index_key(project))  # a corrupt or newer-format index refuses before any write
     if index_blob is not None:
         repo.index_doc(project).parse(index_blob.data)
-    old: list[Release] = []
+    found = version_records(repo, project, version)
+    if not found.files:
+        raise NotFound(f"{name} {version} is not published in {repo.location}: check `pipper info {name}`")
+    changed = False
+    for (_v, filename), dist in sorted(found.files.items()):
+        key = record_key(project, version, filename)
 
-    def mutate(record: _Record) -> bool:
-        if record.release is None:
-            raise NotFound(f"{name} {version} is not published in {repo.location}: check `pipper info {name}`")
-        old[:] = [record.release]
-        new = change(record.release)
-        record.release = new
-        return new != old[0]
+        def mutate(record: _Record) -> bool:
+            new = change(record.dist)
+            if new == record.dist:
+                return False
+            record.dist = new
+            return True
 
-    doc = Doc(key, lambda data: _Record(Release.from_record(data, repo.location.key_url(key))), lambda: _Record(None))
-    new = repo.cas.update(doc, mutate).value.release
-    assert new is not None
-    sync_entry(repo, project, version)
-    return new, new != old[0]
+        doc = Doc(key, lambda data, k=key: _Record(DistFile.from_record(data, repo.location.key_url(k))),  # type: ignore[misc]
+                  lambda dist=dist: _Record(dist))  # type: ignore[misc]
+        changed |= repo.cas.update(doc, mutate).written
+    label = f"{found.files[min(found.files)].name} {version}"
+    index = _after_records(repo, f"{label} was {what} (its records were written)",
+                           lambda: sync_version(repo, project, version))
+    release = index.releases.get(version)
+    if release is None:
+        raise PipperError(f"{label} was {what}, but it is not in the index; run `pipper reindex`")
+    return release, changed
 
 
-def sync_entry(repo: Repository, name: str, version: str) -> PackageIndex:
-    """Make one index entry agree with its release record: added, replaced, or removed if the record is gone.
+def _after_records(repo: Repository, done: str, step: Callable[[], PackageIndex]) -> PackageIndex:
+    """Run a step that follows a record write; a failure says what was already written."""
+    try:
+        return step()
+    except PipperError as exc:
+        raise PipperError(f"{done}, but updating {repo.location}'s index failed: {exc}; run `pipper reindex`"
+                          " to finish") from None
 
-    The record is read inside the compare-and-swap, so the last index write always
-    reflects the newest record. Index-only hints (``private_requires``) are kept.
+
+def sync_version(repo: Repository, name: str, version: str) -> PackageIndex:
+    """Make one version's index entry agree with its records: added, changed, or removed when none is left.
+
+    The records are read inside the compare-and-swap, so the last index write always reflects
+    the newest records. The index-only hint (``private_requires``) is kept.
     """
     project, version = canonicalize_name(name), str(parse_version(version))
-    rkey = release_key(project, version)
 
     def mutate(index: PackageIndex) -> bool:
-        blob = repo.storage.get(rkey)
-        if blob is None:
-            if version not in index.releases:
+        files = {dist.filename: dist for dist in version_records(repo, project, version).files.values()}
+        current = index.releases.get(version)
+        if not files:
+            if current is None:
                 return False
             del index.releases[version]
             return True
-        record = Release.from_record(blob.data, repo.location.key_url(rkey))
-        current = index.releases.get(version)
-        if current is not None:
-            hints = tuple(sorted({*current.private_requires, *record.private_requires}))
-            record = replace(record, private_requires=hints)
-        display = index.display_name if index.releases else record.meta.name
-        changed = index.add(record)
+        hints = current.private_requires if current is not None else ()
+        release = Release.of(*files.values(), private_requires=hints)
+        if current == release:
+            return False
+        display = index.display_name if index.releases else release.name
+        index.releases[version] = release
         index.display_name = display  # yanking an old version does not rename the package
-        return changed
+        return True
 
     return repo.cas.update(repo.index_doc(project), mutate).value
 
@@ -146,27 +187,37 @@ def sync_root(repo: Repository, name: str) -> None:
     repo.cas.update(repo.root_doc(), mutate)
 
 
-def delete_release(repo: Repository, name: str, version: str) -> Release:
-    """Remove a version completely: record (the commit point), index entry, simple page, files.
+def delete(repo: Repository, text: str, *, filename: str | None = None) -> list[DistFile]:
+    """Remove a version (or one file of it) completely: records first (the commit point), then the
+    index entry, the page and the root list, then the files. Returns the files removed.
 
-    When it was the last version, the package leaves the root list; its index stays, empty,
-    so that a concurrent or later publisher's compare-and-swap keeps working.
+    When the last version goes, the package leaves the root list; its index stays, empty, so that
+    a concurrent or later publisher's compare-and-swap keeps working.
     """
-    project, version = canonicalize_name(name), str(parse_version(version))
-    rkey = release_key(project, version)
-    blob = repo.storage.get(rkey)
-    if blob is not None:
-        release = Release.from_record(blob.data, repo.location.key_url(rkey))
-        repo.storage.delete(rkey)
-    else:
-        # No record: an index entry left without one (`pipper verify` reports it) is removed too.
+    project, version = exact_version(text, "delete")
+    found = version_records(repo, project, version)
+    files = [d for d in found.files.values() if filename is None or d.filename == filename]
+    if not files:
         index = repo.package_index(project, legacy=False)
-        entry = index.releases.get(version) if index is not None else None
-        if entry is None:
-            raise NotFound(f"{name} {version} is not published in {repo.location}: check `pipper info {name}`")
-        release = entry
-    index = sync_entry(repo, project, version)
+        release = index.releases.get(version) if index is not None else None
+        # No record: an index entry left without one (`pipper verify` reports it) is removed too.
+        files = [d for d in (release.files.values() if release else ()) if filename is None or d.filename == filename]
+    if not files:
+        what = f"{filename} of {project} {version}" if filename else f"{project} {version}"
+        raise NotFound(f"{what} is not published in {repo.location}: check `pipper info {project}`")
+    gone = {d.filename for d in files}
+    for (_v, name), keys in sorted(found.keys.items()):
+        if name in gone:
+            for key in keys:
+                repo.storage.delete(key)
+    if filename is None:
+        for key in found.bad:  # unreadable records of the version go with it
+            repo.storage.delete(key)
+    label = f"{project} {version}" + (f" ({filename})" if filename else "")
+    index = _after_records(repo, f"{label} was deleted (its records were removed)",
+                           lambda: sync_version(repo, project, version))
     if not index.releases:
         sync_root(repo, project)
-    discard(repo, release)
-    return release
+    for dist in files:
+        discard(repo, dist)
+    return files

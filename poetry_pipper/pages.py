@@ -34,18 +34,19 @@ def render_simple_root(packages: dict[str, str]) -> bytes:
 
 
 def render_simple_page(index: PackageIndex) -> bytes:
-    """The PEP 503 page, with PEP 592 yanks, PEP 658 metadata and Requires-Python."""
+    """The PEP 503 page: every file of every version, with PEP 592 yanks, PEP 658/714 metadata and
+    Requires-Python. Every attribute value and every text is escaped."""
     links = []
     for version in index.versions():
-        release = index.releases[str(version)]
-        href = f"../../{release.key}#sha256={release.meta.sha256}"
-        attrs = [f'href="{html.escape(href)}"']
-        if release.meta.requires_python:
-            attrs.append(f'data-requires-python="{html.escape(release.meta.requires_python)}"')
-        if release.metadata_sha256:
-            attrs.append(f'data-dist-info-metadata="sha256={release.metadata_sha256}"')
-            attrs.append(f'data-core-metadata="sha256={release.metadata_sha256}"')
-        if release.yanked:
-            attrs.append(f'data-yanked="{html.escape(release.yanked_reason)}"')
-        links.append(f"    <a {' '.join(attrs)}>{html.escape(release.meta.wheel_name)}</a><br>")
+        for dist in index.releases[str(version)].ordered():
+            href = f"../../{dist.key}#sha256={dist.sha256}"
+            attrs = [f'href="{html.escape(href)}"']
+            if dist.requires_python:
+                attrs.append(f'data-requires-python="{html.escape(dist.requires_python)}"')
+            if dist.metadata_sha256:
+                attrs.append(f'data-dist-info-metadata="sha256={html.escape(dist.metadata_sha256)}"')
+                attrs.append(f'data-core-metadata="sha256={html.escape(dist.metadata_sha256)}"')
+            if dist.yanked:
+                attrs.append(f'data-yanked="{html.escape(dist.yanked_reason)}"')
+            links.append(f"    <a {' '.join(attrs)}>{html.escape(dist.filename)}</a><br>")
     return _PAGE.format(title=f"Links for {html.escape(index.display_name)}", links="\n".join(links)).encode()

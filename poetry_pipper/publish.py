@@ -1,19 +1,20 @@
-"""Publishing: a short protocol whose commit point is the creation of the release record.
+"""Publishing: a short protocol per file, whose commit point is the creation of the file's record.
 
-1. upload the wheel and its PEP 658 sidecar under ``files/<sha256>/`` (content-addressed,
-   so a loser of a race never overwrites the winner's bytes);
-2. create ``releases/<version>.json`` with ``If-None-Match: *``: exactly one publisher
-   of a version wins, the others are told it is already published;
-3. merge the release into ``packages/<name>/index.json`` by compare-and-swap (:mod:`.cas`),
-   retrying on conflict. Every merge also adds any release record the index lacks, so a
-   publisher that died after step 2, or a server that ignored a condition, is healed by the
-   next publish (and always by ``reindex``);
-4. rewrite the derived PEP 503 pages from the index that is current afterwards.
+1. upload the file and its PEP 658 sidecar under ``files/<sha256>/`` (content-addressed, so a
+   loser of a race never overwrites the winner's bytes);
+2. create ``releases/<version>/<filename>.json`` with ``If-None-Match: *``: exactly one publisher
+   of a file wins, the others are told it is already published. Different files of one version
+   (wheels built by separate CI jobs, the sdist) are different records: all of them win;
+3. merge the file into ``packages/<name>/index.json`` by compare-and-swap (:mod:`.cas`),
+   retrying on conflict. Every merge also adds any record the index lacks, so a publisher that
+   died after step 2, or a server that ignored a condition, is healed by the next publish (and
+   always by ``reindex``);
+4. rewrite the derived PEP 503 page from the index that is current afterwards; the first release
+   of a package also registers it in the root list and in the hints of packages depending on it.
 
-Readers only ever read the index, so nothing half-published is visible.
-
-A ``.whl`` is read and hashed once; a ``.pipper`` bundle goes through its reader, which verifies
-the wheel's sha256 while extracting it, and that verified hash is reused.
+Readers only ever read the index, so nothing half-published is visible. Every file is checked
+before anything is written: a wheel whose name, version or tags disagree with its metadata, a
+broken sdist or bundle, or a direct URL dependency is refused with the bucket untouched.
 """
 
 from __future__ import annotations
@@ -21,167 +22,252 @@ from __future__ import annotations
 import datetime
 import hashlib
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .bundle import BundleMeta, WheelInfo, inspect_wheel, meta_for, read_bundle
+from packaging.requirements import InvalidRequirement, Requirement
+
+from .bundle import BUNDLE_SUFFIX, inspect_wheel, read_bundle
 from .cas import UNREAD, Unread
 from .dependencies import dependency_names, private_requires
-from .errors import AlreadyPublished, PreconditionFailed, StorageError
-from .index import PackageIndex, Release, RootIndex
-from .keys import JSON_TYPE, file_key, index_key, release_key, releases_prefix
+from .dists import inspect_sdist
+from .errors import AlreadyPublished, FormatError, PipperError, PreconditionFailed, StorageError
+from .index import DistFile, PackageIndex, RootIndex
+from .keys import JSON_TYPE, index_key, record_key
+from .records import read_records, record_refs
 from .repository import Repository
+from .schema import rfc3339
 from .storage.base import Blob, Progress
+
+SUFFIXES = (".whl", ".tar.gz", BUNDLE_SUFFIX)
 
 
 @dataclass(frozen=True)
 class PublishResult:
-    release: Release
+    dist: DistFile
     status: str  # "published", "already published" or "replaced"
     url: str
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A distribution file, checked and described, ready to publish (its upload time is set then)."""
+
+    path: Path
+    dist: DistFile
+    metadata: bytes | None  # the PEP 658 sidecar, when the metadata can be trusted
+
+
 def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+    return rfc3339(datetime.datetime.now(datetime.timezone.utc))
+
+
+def _refuse_url_dependencies(dist: DistFile, origin: str) -> None:
+    for text in dist.requires_dist:
+        try:
+            url = Requirement(text).url
+        except InvalidRequirement:
+            raise FormatError(f"{origin}: Requires-Dist {text!r} is not a PEP 508 requirement; fix the project's metadata") from None
+        if url:
+            raise FormatError(
+                f"{origin}: Requires-Dist {text!r} is a direct URL reference, which a repository must not serve"
+                " (installers would fetch and build whatever that URL holds): depend on a published name instead"
+            )
+
+
+def read_upload(path: Path, workdir: Path) -> Upload:
+    """Check a ``.whl``, an sdist (``.tar.gz``) or a ``.pipper`` bundle (extracted into ``workdir``)."""
+    if not path.is_file():
+        raise PipperError(f"{path}: no such file")
+    if path.name.endswith(".tar.gz"):
+        sdist = inspect_sdist(path)
+        digest = hashlib.sha256(sdist.metadata).hexdigest() if sdist.metadata_trusted else None
+        dist = DistFile(sdist.name, sdist.version, path.name, sdist.sha256, sdist.size,
+                        requires_python=sdist.requires_python, requires_dist=tuple(sdist.requires_dist),
+                        metadata_sha256=digest, summary=sdist.summary)
+        upload = Upload(path, dist, sdist.metadata if sdist.metadata_trusted else None)
+    elif path.suffix in (".whl", BUNDLE_SUFFIX):
+        dependencies: list[str] = []
+        wheel_path, sha256 = path, None
+        if path.suffix == BUNDLE_SUFFIX:  # its reader verifies the wheel's sha256: not hashed again
+            meta, wheel_path = read_bundle(path, workdir)
+            dependencies, sha256 = meta.dependencies, meta.sha256
+        wheel = inspect_wheel(wheel_path, sha256=sha256)
+        dist = DistFile(wheel.name, wheel.version, wheel_path.name, wheel.sha256, wheel.size,
+                        requires_python=wheel.requires_python, requires_dist=tuple(wheel.requires_dist),
+                        metadata_sha256=hashlib.sha256(wheel.metadata).hexdigest(), summary=wheel.summary,
+                        dependencies=tuple(dependencies))
+        upload = Upload(wheel_path, dist, wheel.metadata)
+    else:
+        raise PipperError(f"{path}: not a distribution: publish a .whl, an sdist (.tar.gz) or a .pipper bundle")
+    _refuse_url_dependencies(upload.dist, path.name)
+    return upload
+
+
+def distributions(directory: Path) -> list[Path]:
+    """The distributions in a directory (``twine upload dist/*``), sorted; an error if there are none."""
+    found = sorted(p for p in directory.iterdir() if p.is_file() and p.name.endswith(SUFFIXES))
+    if not found:
+        raise PipperError(
+            f"no distributions in {directory}: expected .whl, .tar.gz or .pipper files (build them first,"
+            " e.g. `pipper bundle` or `poetry build`), or pass a file"
+        )
+    return found
+
+
+def publish_paths(
+    repo: Repository,
+    paths: list[Path],
+    *,
+    force: bool = False,
+    progress: Callable[[Upload], Progress | None] | None = None,
+) -> list[PublishResult]:
+    """Check every file first (nothing is written if one is refused), then publish them in turn."""
+    with tempfile.TemporaryDirectory(prefix="pipper-publish-") as tmp:
+        uploads = []
+        for number, path in enumerate(paths):
+            workdir = Path(tmp, str(number))
+            workdir.mkdir()
+            uploads.append(read_upload(path, workdir))
+        return [publish_upload(repo, u, force=force, progress=progress(u) if progress else None) for u in uploads]
 
 
 def publish_file(repo: Repository, path: Path, *, force: bool = False, progress: Progress | None = None) -> PublishResult:
-    """Publish a ``.whl`` or a ``.pipper`` bundle."""
-    if path.suffix == ".whl":
-        return publish_wheel(repo, inspect_wheel(path), [], force=force, progress=progress)
-    with tempfile.TemporaryDirectory(prefix="pipper-publish-") as tmp:
-        meta, wheel_path = read_bundle(path, Path(tmp))
-        wheel = inspect_wheel(wheel_path, sha256=meta.sha256)
-        return publish_wheel(repo, wheel, meta.dependencies, force=force, progress=progress)
+    """Publish one ``.whl``, sdist or ``.pipper`` bundle."""
+    (result,) = publish_paths(repo, [path], force=force, progress=lambda _upload: progress)
+    return result
 
 
-def publish_wheel(
-    repo: Repository,
-    wheel: WheelInfo | Path,
-    dependencies: list[str],
-    *,
-    force: bool = False,
-    progress: Progress | None = None,
-) -> PublishResult:
-    info = wheel if isinstance(wheel, WheelInfo) else inspect_wheel(wheel)
-    meta = meta_for(info, dependencies)
-    name, version = meta.project, meta.version
-    record_key = release_key(name, version)
-    url = repo.storage.url_for(file_key(name, meta.sha256, meta.wheel_name))
-
-    existing_blob = repo.storage.get(record_key)
-    existing = Release.from_record(existing_blob.data, record_key) if existing_blob else None
-    if existing is not None and existing.meta.sha256 == meta.sha256:
-        # Same content: finish whatever an earlier publisher may have left undone.
-        index = repo.package_index(name, legacy=False)
-        if index is None or index.get(version) is None:
-            commit_index(repo, existing)
-        return PublishResult(existing, "already published", url)
-    if existing is not None and not force:
-        raise _conflict(existing, meta)
+def publish_upload(repo: Repository, upload: Upload, *, force: bool = False, progress: Progress | None = None) -> PublishResult:
+    dist = upload.dist
+    name, version, filename = dist.project, dist.version, dist.filename
+    key = record_key(name, version, filename)
+    url = repo.storage.url_for(dist.key)
+    existing_blob = repo.storage.get(key)
+    existing = DistFile.from_record(existing_blob.data, repo.location.key_url(key)) if existing_blob else None
     # Read (and check) the index before writing anything: a corrupt or newer-format index
     # refuses the publish with the bucket untouched. The merge below starts from this read.
     index_blob = repo.storage.get(index_key(name))
-    if index_blob is not None:
-        repo.index_doc(name).parse(index_blob.data)
+    index = repo.index_doc(name).parse(index_blob.data) if index_blob is not None else None
+    if existing is None and index is not None:
+        release = index.releases.get(version)
+        existing = release.files.get(filename) if release else None  # e.g. from a format 1 record
+    if existing is not None and existing.sha256 == dist.sha256:
+        # Same content: finish whatever an earlier publisher may have left undone.
+        if index is None or index.get(version) is None or filename not in index.releases[version].files:
+            commit_index(repo, existing)
+        return PublishResult(existing, "already published", url)
+    if existing is not None and not force:
+        raise _conflict(existing, dist)
 
-    release = Release(
-        meta,
-        hashlib.sha256(info.metadata).hexdigest(),
-        published=_now(),
-        private_requires=private_requires(meta, repo.packages().packages),
-    )
-    repo.storage.upload(release.key, info.path, size=meta.size, progress=progress)
-    repo.storage.put(release.metadata_key, info.metadata, content_type="text/plain")
+    dist = replace(dist, upload_time=_now())
+    repo.storage.upload(dist.key, upload.path, size=dist.size, progress=progress)
+    if upload.metadata is not None:
+        repo.storage.put(dist.metadata_key, upload.metadata, content_type="text/plain")
     try:
-        _create_record(repo, release, existing_blob)
+        _create_record(repo, dist, existing_blob)
     except PreconditionFailed:
-        return _after_lost_race(repo, release, url)
-    commit_index(repo, release, first=index_blob)
+        return _after_lost_race(repo, dist, url)
+    commit_index(repo, dist, first=index_blob)
     if existing is not None:
         discard(repo, existing)
-        return PublishResult(release, "replaced", url)
-    return PublishResult(release, "published", url)
+        return PublishResult(dist, "replaced", url)
+    return PublishResult(dist, "published", url)
 
 
-def _create_record(repo: Repository, release: Release, existing: Blob | None) -> None:
+def _create_record(repo: Repository, dist: DistFile, existing: Blob | None) -> None:
     """The commit point; then a check that a server which ignores conditions did not let another win."""
-    key = release_key(release.project, release.meta.version)
+    key = record_key(dist.project, dist.version, dist.filename)
     if existing is None:
-        repo.storage.put(key, release.record_bytes(), content_type=JSON_TYPE, if_none_match=True)
+        repo.storage.put(key, dist.record_bytes(), content_type=JSON_TYPE, if_none_match=True)
     else:
-        repo.storage.put(key, release.record_bytes(), content_type=JSON_TYPE, if_match=existing.etag)
+        repo.storage.put(key, dist.record_bytes(), content_type=JSON_TYPE, if_match=existing.etag)
     stored = repo.storage.get(key)
-    if stored is None or Release.from_record(stored.data, key).meta.sha256 != release.meta.sha256:
+    if stored is None or DistFile.from_record(stored.data, key).sha256 != dist.sha256:
         raise AlreadyPublished(
-            f"{release.meta.name} {release.meta.version} was published concurrently by someone else: the server"
-            " ignored the conditional write; check with `pipper info` and `pipper verify`"
+            f"{dist.filename} was published concurrently by someone else: the server ignored the"
+            " conditional write; check with `pipper info` and `pipper verify`"
         )
 
 
-def _after_lost_race(repo: Repository, release: Release, url: str) -> PublishResult:
+def _after_lost_race(repo: Repository, dist: DistFile, url: str) -> PublishResult:
     """Someone else's record is there: ours if our own write was applied, else theirs."""
-    key = release_key(release.project, release.meta.version)
+    key = record_key(dist.project, dist.version, dist.filename)
     winner_blob = repo.storage.get(key)
-    winner = Release.from_record(winner_blob.data, key) if winner_blob else None
-    if winner is not None and winner.meta.sha256 == release.meta.sha256:
+    winner = DistFile.from_record(winner_blob.data, key) if winner_blob else None
+    if winner is not None and winner.sha256 == dist.sha256:
         commit_index(repo, winner)
         # Our own write, applied but its reply lost and retried, also lands here.
-        ours = winner_blob is not None and winner_blob.data == release.record_bytes()
+        ours = winner_blob is not None and winner_blob.data == dist.record_bytes()
         return PublishResult(winner, "published" if ours else "already published", url)
-    discard(repo, release)
+    discard(repo, dist)
     if winner is None:
-        raise StorageError(f"{release.meta.name} {release.meta.version} changed while publishing; run the command again")
-    raise _conflict(winner, release.meta)
+        raise StorageError(f"{dist.filename} changed while publishing; run the command again")
+    raise _conflict(winner, dist)
 
 
-def _conflict(existing: Release, meta: BundleMeta) -> AlreadyPublished:
+def _conflict(existing: DistFile, dist: DistFile) -> AlreadyPublished:
     return AlreadyPublished(
-        f"{meta.name} {meta.version} is already published with different content (sha256"
-        f" {existing.meta.sha256[:12]}..., yours {meta.sha256[:12]}...): bump the version, or pass"
+        f"{dist.filename} ({dist.name} {dist.version}) is already published with different content (sha256"
+        f" {existing.sha256[:12]}..., yours {dist.sha256[:12]}...): bump the version, or pass"
         " -f/--force to replace it"
     )
 
 
-def discard(repo: Repository, release: Release) -> None:
-    """Delete a release's files; an orphan under files/<sha256>/ is harmless (`pipper verify` lists it)."""
-    for key in (release.metadata_key, release.key):
+def discard(repo: Repository, dist: DistFile) -> None:
+    """Delete a file and its sidecar; an orphan under files/<sha256>/ is harmless (`pipper verify` lists it)."""
+    for key in (dist.metadata_key, dist.key):
         try:
             repo.storage.delete(key)
         except StorageError:
             pass
 
 
-def commit_index(repo: Repository, release: Release, *, first: Blob | Unread | None = UNREAD) -> PackageIndex:
-    """Merge a committed release (and any record the index lacks) into its package's index."""
-    name = release.project
+def commit_index(repo: Repository, dist: DistFile, *, first: Blob | None | Unread = UNREAD) -> PackageIndex:
+    """Merge a committed file (and any record the index lacks) into its package's index."""
+    name = dist.project
     first_release = False
+    known: list[str] = []
 
     def merge(index: PackageIndex) -> bool:
         nonlocal first_release
         first_release = first_release or not index.releases  # sticky: a lost reply retries
-        changed = index.add(release)
-        return heal(repo, index) or changed
+        changed = index.add_file(dist)
+        changed = heal(repo, index) or changed
+        if not known:
+            known.extend([*repo.packages().packages, name])
+        return _hint(index, dist.version, known) or changed
 
     outcome = repo.cas.update(repo.index_doc(name), merge, first=first)
     if first_release:
         # Only a new package changes the root list; `reindex` repairs it after a crash.
-        root = register(repo, name, release.meta.name)
+        root = register(repo, name, dist.name)
         mark_private_dependents(repo, name, root)
     return outcome.value
 
 
+def _hint(index: PackageIndex, version: str, known: list[str]) -> bool:
+    """Record which dependencies of this release are private (published here)."""
+    release = index.releases[version]
+    hints = tuple(sorted({*release.private_requires, *private_requires(release.files.values(), known)}))
+    if hints == release.private_requires:
+        return False
+    index.releases[version] = replace(release, private_requires=hints)
+    return True
+
+
 def heal(repo: Repository, index: PackageIndex) -> bool:
-    """Add release records that the index lacks (left by a crash, or a non-conditional server)."""
+    """Add the files whose records the index lacks (left by a crash, or a non-conditional server)."""
+    missing = [ref for ref in record_refs(repo.storage, index.name)
+               if ref.version not in index.releases
+               or (ref.filename is not None and ref.filename not in index.releases[ref.version].files)]
+    if not missing:
+        return False
     changed = False
-    prefix = releases_prefix(index.name)
-    for key in repo.storage.list(prefix):
-        version = key[len(prefix):].removesuffix(".json")
-        if version in index.releases or not key.endswith(".json"):
-            continue
-        blob = repo.storage.get(key)
-        if blob is not None:
-            changed |= index.add(Release.from_record(blob.data, repo.location.key_url(key)))
+    for dist in read_records(repo.storage, index.name, missing).files.values():
+        if repo.storage.exists(dist.key):  # a record without its file is `pipper verify`'s to report
+            changed |= index.add_file(dist)
     return changed
 
 
@@ -209,10 +295,10 @@ def mark_private_dependents(repo: Repository, name: str, root: RootIndex) -> Non
 
         def mark(index: PackageIndex) -> bool:
             changed = False
-            for release in list(index.releases.values()):
-                if name in dependency_names(release.meta) and name not in release.private_requires:
-                    hint = tuple(sorted({*release.private_requires, name}))
-                    changed |= index.add(replace(release, private_requires=hint))
+            for version, release in list(index.releases.items()):
+                if name not in release.private_requires and any(name in dependency_names(f) for f in release.files.values()):
+                    index.releases[version] = replace(release, private_requires=tuple(sorted({*release.private_requires, name})))
+                    changed = True
             return changed
 
         doc = repo.index_doc(other)

@@ -10,20 +10,19 @@ a newer format is refused, never rewritten.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .cas import Doc
-from .dependencies import dependency_names
+from .dependencies import private_requires
 from .errors import FormatError, NewerFormatError
-from .index import PackageIndex, Release, RootIndex, newest
-from .keys import releases_prefix
+from .index import FORMAT_VERSION, DistFile, PackageIndex, RootIndex, newest
+from .keys import parse_record_key
+from .records import Records, read_records, record_refs
 from .repository import Repository
-from .verify import NAME, RECORD_KEY, Problem
+from .verify import NAME, Problem
 
-WORKERS = 8
 _ANY_PACKAGE_KEY = re.compile(rf"^packages/({NAME})/")
 
 
@@ -46,7 +45,8 @@ class ReindexReport:
 
 
 def reindex(repo: Repository, *, progress: Callable[[str], None] | None = None) -> ReindexReport:
-    """Rebuild every package index, PEP 503 page and the root list from the release records."""
+    """Rebuild every package index (in the current format), PEP 503 page, private-dependency hint and
+    the root list from the records."""
     report = ReindexReport(str(repo.location))
     root = _lenient(repo.root_doc(), RootIndex)
     root_blob = repo.storage.get(root.key)
@@ -83,71 +83,64 @@ def _package_names(repo: Repository) -> set[str]:
     return names
 
 
-def _records(repo: Repository, name: str) -> tuple[dict[str, Release], dict[str, Problem]]:
-    """The readable release records of a package whose wheel exists, and what was skipped, by version."""
+def _records(repo: Repository, name: str) -> tuple[dict[tuple[str, str], DistFile], list[Problem], Records]:
+    """The usable files of a package (record readable and file present), what was skipped, and the records."""
     storage = repo.storage
-    prefix = releases_prefix(name)
-    keys = [k for k in storage.list(prefix) if RECORD_KEY.match(k)]
-    files = set(storage.list(f"packages/{name}/files/"))
-    with ThreadPoolExecutor(min(WORKERS, max(len(keys), 1))) as pool:
-        blobs = list(pool.map(storage.get, keys))
-    records: dict[str, Release] = {}
-    skipped: dict[str, Problem] = {}
-    for key, blob in zip(keys, blobs, strict=True):
-        if blob is None:
-            continue  # deleted meanwhile
-        version = key[len(prefix):-len(".json")]
-        try:
-            record = Release.from_record(blob.data, repo.location.key_url(key))
-        except NewerFormatError:
-            raise
-        except FormatError as exc:
-            skipped[version] = Problem("bad-record", key, f"{exc}; its index entry (if any) is kept as it is")
+    found = read_records(storage, name, record_refs(storage, name))
+    present = set(storage.list(f"packages/{name}/files/"))
+    files: dict[tuple[str, str], DistFile] = {}
+    skipped = [Problem("bad-record", key, f"{why}; its index entries (if any) are kept as they are")
+               for key, why in sorted(found.bad.items())]
+    for where, dist in sorted(found.files.items()):
+        if dist.key not in present:
+            skipped.append(Problem("missing-file", dist.key,
+                                   f"{dist.name} {dist.version} {dist.filename}: the file does not exist, so it is not indexed"))
             continue
-        if record.project != name or str(record.version) != version:
-            skipped[version] = Problem("bad-record", key, f"the record describes {record.meta.name} {record.meta.version}")
-            continue
-        if record.key not in files:
-            skipped[version] = Problem("missing-wheel", record.key,
-                                       f"{record.meta.name} {version}: the wheel does not exist, so it is not indexed")
-            continue
-        records[version] = record
-    return records, skipped
+        files[where] = dist
+    return files, skipped, found
 
 
-def _hints(release: Release, known: Iterable[str], *more: Iterable[str]) -> tuple[str, ...]:
-    found = dependency_names(release.meta) & set(known)
-    for extra in more:
-        found |= set(extra)
-    return tuple(sorted(found))
+def _kept_entries(index: PackageIndex, found: Records) -> list[DistFile]:
+    """Index entries of files whose record is unreadable: kept as they are (reindex never guesses)."""
+    kept = []
+    for key in found.bad:
+        parsed = parse_record_key(key, index.name)
+        if parsed is None:
+            continue
+        version, filename = parsed
+        release = index.releases.get(version)
+        for dist in release.files.values() if release else ():
+            if (filename is None or dist.filename == filename) and (version, dist.filename) not in found.files:
+                kept.append(dist)
+    return kept
 
 
 def _reindex_package(repo: Repository, name: str, known: set[str], report: ReindexReport) -> None:
-    skipped: dict[str, Problem] = {}
+    skipped: list[Problem] = []
 
     def mutate(index: PackageIndex) -> bool:
-        records, found_skipped = _records(repo, name)
-        skipped.clear()
-        skipped.update(found_skipped)
-        new: dict[str, Release] = {}
-        for version, record in records.items():
+        files, found_skipped, found = _records(repo, name)
+        skipped[:] = found_skipped
+        rebuilt = PackageIndex(name, index.display_name)
+        for dist in [*files.values(), *_kept_entries(index, found)]:
+            rebuilt.add_file(dist)
+        for version, release in list(rebuilt.releases.items()):
             current = index.releases.get(version)
-            new[version] = replace(record, private_requires=_hints(
-                record, known, record.private_requires, current.private_requires if current else ()
-            ))
-        for version, problem in found_skipped.items():
-            if problem.kind == "bad-record" and version in index.releases:
-                new[version] = index.releases[version]
-        latest = newest(new.values())
-        display = index.display_name if index.releases or not latest else latest.meta.name
-        if index.name == name and new == index.releases and display == index.display_name:
+            hints = {*private_requires(release.files.values(), known | {name}),
+                     *(current.private_requires if current else ())}
+            rebuilt.releases[version] = replace(release, private_requires=tuple(sorted(hints)))
+        latest = newest(rebuilt.releases.values())
+        display = index.display_name if index.releases or not latest else latest.name
+        if (index.name == name and rebuilt.releases == index.releases and display == index.display_name
+                and index.stored_format == FORMAT_VERSION):
             return False
-        index.name, index.display_name, index.releases = name, display, new
+        index.name, index.display_name, index.releases = name, display, rebuilt.releases
+        index.stored_format = FORMAT_VERSION
         return True
 
     doc = _lenient(repo.index_doc(name), lambda: PackageIndex.empty(name))
     outcome = repo.cas.update(doc, mutate, check_page=True)
-    report.skipped += sorted(skipped.values(), key=lambda p: p.key)
+    report.skipped += sorted(skipped, key=lambda p: p.key)
     if outcome.written:
         report.written.append(doc.key)
     if outcome.page_written:

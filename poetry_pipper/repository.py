@@ -19,7 +19,7 @@ from packaging.utils import canonicalize_name
 from .cas import Doc, Engine
 from .download import integrity_error, verified_download
 from .errors import NotFound, PipperError
-from .index import PackageIndex, Release, RootIndex
+from .index import DistFile, PackageIndex, Release, RootIndex
 from .keys import ROOT_INDEX, SIMPLE_ROOT, index_key, simple_key
 from .legacy import LegacyReader
 from .pages import render_simple_page, render_simple_root
@@ -50,7 +50,7 @@ class Repository:
 
     def index_doc(self, name: str) -> Doc[PackageIndex]:
         key = index_key(name)
-        return Doc(key, partial(PackageIndex.from_bytes, origin=self.location.key_url(key)),
+        return Doc(key, partial(PackageIndex.from_bytes, origin=self.location.key_url(key), name=name),
                    partial(PackageIndex.empty, name), simple_key(name), render_simple_page)
 
     def root_doc(self) -> Doc[RootIndex]:
@@ -68,7 +68,7 @@ class Repository:
         blob = self.storage.get(key)
         if blob is None and legacy:  # pipper 0.x fallback (legacy.py): costs nothing when the index exists
             return self.legacy.package_index(name)
-        index = PackageIndex.from_bytes(blob.data, self.location.key_url(key)) if blob else None
+        index = self.index_doc(canonicalize_name(name)).parse(blob.data) if blob else None
         return index if index is not None and index.releases else None
 
     def require_index(self, name: str) -> PackageIndex:
@@ -90,27 +90,25 @@ class Repository:
         blob = self.storage.get(ROOT_INDEX)
         return RootIndex.from_bytes(blob.data, self.location.key_url(ROOT_INDEX)) if blob else RootIndex()
 
-    def fetch(self, release: Release, dest_dir: Path, *, progress: Progress | None = None) -> Path:
-        """Download a release's wheel into ``dest_dir``, verified by sha256 before it gets its name."""
-        if release.bundle_key:  # pipper 0.x: the wheel is inside a 0.x bundle (legacy.py)
-            return self.legacy.fetch(release, dest_dir, progress=progress)
-        meta = release.meta
+    def fetch(self, dist: DistFile, dest_dir: Path, *, progress: Progress | None = None) -> Path:
+        """Download a file into ``dest_dir``, verified by sha256 before it gets its name."""
+        if dist.bundle_key:  # pipper 0.x: the wheel is inside a 0.x bundle (legacy.py)
+            return self.legacy.fetch(dist, dest_dir, progress=progress)
         return verified_download(
-            lambda tmp, tick: self.storage.download(release.key, tmp, progress=tick),
-            dest_dir / meta.wheel_name, meta.sha256,
-            mismatch=integrity_error(meta.wheel_name, str(self.location), meta.sha256, ", retry or run `pipper verify`"),
+            lambda tmp, tick: self.storage.download(dist.key, tmp, progress=tick),
+            dest_dir / dist.filename, dist.sha256,
+            mismatch=integrity_error(dist.filename, str(self.location), dist.sha256, ", retry or run `pipper verify`"),
             cancelled=self._cancelled, progress=progress,
         )
 
-
-    def presign(self, release: Release, expires_in: int) -> str:
-        """A URL that fetches the release's wheel without credentials until it expires (no request made)."""
-        if release.bundle_key:  # its wheel is inside a 0.x bundle: no file to link to
+    def presign(self, dist: DistFile, expires_in: int) -> str:
+        """A URL that fetches the file without credentials until it expires (no request made)."""
+        if dist.bundle_key:  # its wheel is inside a 0.x bundle: no file to link to
             raise PipperError(
-                f"{release.meta.name} {release.meta.version} is stored in the pipper 0.x layout, which has no"
+                f"{dist.name} {dist.version} is stored in the pipper 0.x layout, which has no"
                 f" wheel file to pre-authorize: run `pipper migrate -b {self.location}` first"
             )
-        return self.storage.presign(release.key, expires_in)
+        return self.storage.presign(dist.key, expires_in)
 
 
 def _render_root(root: RootIndex) -> bytes:

@@ -18,8 +18,10 @@ from typing import Any, Protocol, TypeVar
 
 from .download import sha256_file
 from .errors import FormatError, NewerFormatError, NotFound
-from .index import PackageIndex, Release, RootIndex
-from .keys import ROOT_INDEX, SIMPLE_ROOT, index_key, release_key, releases_prefix, simple_key
+from .dependencies import private_requires
+from .index import DistFile, PackageIndex, RootIndex
+from .keys import ROOT_INDEX, SIMPLE_ROOT, index_key, simple_key
+from .records import Records, read_records, record_refs
 from .legacy import is_0x_bundle
 from .pages import render_simple_page, render_simple_root
 from .repository import Repository
@@ -29,22 +31,23 @@ WORKERS = 8
 
 NAME = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
 PACKAGE_KEY = re.compile(rf"^packages/({NAME})/index\.json$")
-RECORD_KEY = re.compile(rf"^packages/({NAME})/releases/([^/]+)\.json$")
+RECORD_KEY = re.compile(rf"^packages/({NAME})/releases/[^/]+(?:/[^/]+)?\.json$")
 FILE_KEY = re.compile(rf"^packages/({NAME})/files/([0-9a-f]{{64}})/([^/]+)$")
 PAGE_KEY = re.compile(rf"^simple/({NAME})/index\.html$")
 
 #: kind -> what it means, for --help and the summary.
 KINDS: dict[str, str] = {
-    "bad-root": "the root list is not a readable pipper index",
-    "bad-index": "a package index is not a readable pipper index",
-    "bad-record": "a release record is unreadable or describes another version",
-    "missing-wheel": "an indexed or recorded wheel does not exist",
-    "sha256-mismatch": "a stored wheel's bytes do not match the recorded sha256 or size",
-    "missing-metadata": "the PEP 658 metadata sidecar of a wheel does not exist",
+    "bad-root": "the root list is not a readable pipper document",
+    "bad-index": "a package index is not a readable pipper document",
+    "bad-record": "a record is unreadable, or describes another file than its key says",
+    "missing-file": "an indexed or recorded file does not exist",
+    "sha256-mismatch": "a stored file's bytes do not match the recorded sha256 or size",
+    "missing-metadata": "the PEP 658 metadata sidecar of a file does not exist",
     "metadata-mismatch": "the metadata sidecar does not match the recorded sha256",
-    "unrecorded-entry": "an index entry has no release record",
-    "unindexed-release": "a release record is missing from its package index",
-    "entry-differs": "an index entry differs from its release record (e.g. the yank state)",
+    "unrecorded-entry": "an index entry has no record",
+    "unindexed-file": "a record is missing from its package index",
+    "entry-differs": "an index entry differs from its record (e.g. the yank state)",
+    "missing-hint": "a release lacks the private-dependency hint of a dependency published here",
     "orphan-file": "a file under files/<sha256>/ that no record references",
     "missing-page": "a PEP 503 page is missing",
     "stale-page": "a PEP 503 page does not match its index",
@@ -55,7 +58,7 @@ KINDS: dict[str, str] = {
 }
 #: kinds `pipper reindex` repairs.
 REINDEX_FIXES = frozenset({
-    "bad-root", "bad-index", "unrecorded-entry", "unindexed-release", "entry-differs", "missing-page",
+    "bad-root", "bad-index", "unrecorded-entry", "unindexed-file", "entry-differs", "missing-hint", "missing-page",
     "stale-page", "unlisted-package", "listed-without-versions",
 })
 T = TypeVar("T")
@@ -79,7 +82,7 @@ class VerifyReport:
     location: str
     packages: int = 0
     versions: int = 0
-    wheels_hashed: int = 0
+    files_hashed: int = 0
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -93,7 +96,7 @@ class VerifyReport:
         parts = []
         if fixable:
             parts.append("`pipper reindex` rebuilds the indexes and pages")
-        if other & {"missing-wheel", "sha256-mismatch", "missing-metadata", "metadata-mismatch", "bad-record"}:
+        if other & {"missing-file", "sha256-mismatch", "missing-metadata", "metadata-mismatch", "bad-record"}:
             parts.append("damaged versions need `pipper publish --force` of the original bundle or `pipper delete`")
         if other & {"orphan-file", "foreign-object", "orphan-page"}:
             parts.append("orphans and foreign objects can be deleted by hand once no publish is running")
@@ -105,7 +108,7 @@ class VerifyReport:
             "ok": self.ok,
             "packages": self.packages,
             "versions": self.versions,
-            "wheels_hashed": self.wheels_hashed,
+            "files_hashed": self.files_hashed,
             "problems": [p.to_json() for p in self.problems],
         }
 
@@ -121,21 +124,30 @@ def counted(report: Counts) -> str:
     return f"{packages} package{'s' * (packages != 1)}, {versions} version{'s' * (versions != 1)}"
 
 
-def verify(repo: Repository, *, hash_wheels: bool = True) -> VerifyReport:
-    """Check every index entry, record, file and page against each other; read-only."""
+def verify(repo: Repository, *, hash_files: bool = True) -> VerifyReport:
+    """Check every index entry, record, file, hint and page against each other; read-only."""
     check = _Verifier(repo)
     names = check.scan()
-    for name in sorted(names):
-        check.package(name)
+    states = {name: check.load(name) for name in sorted(names)}
+    known = {name for name, state in states.items() if state.records.files}
+    for name, state in states.items():
+        check.package(name, state, known)
     check.pages_and_root(names)
-    if hash_wheels and check.hash_jobs:
-        check.hash_wheels()
+    if hash_files and check.hash_jobs:
+        check.hash_files()
     check.report.problems.sort(key=lambda p: (p.key, p.kind, p.detail))
     return check.report
 
 
+@dataclass
+class _Package:
+    index: PackageIndex | None
+    index_exists: bool
+    records: Records
+
+
 class _Verifier:
-    """One verify run: the keys listed once, the problems found, the wheels left to hash."""
+    """One verify run: the keys listed once, the problems found, the files left to hash."""
 
     def __init__(self, repo: Repository) -> None:
         self.repo = repo
@@ -147,7 +159,7 @@ class _Verifier:
         self.root: RootIndex | None = None
         self.root_blob: Blob | None = None
         self.listed: dict[str, str] = {}  # packages that have versions -> display name
-        self.hash_jobs: list[Release] = []
+        self.hash_jobs: list[DistFile] = []
 
     def problem(self, kind: str, key: str, detail: str) -> None:
         self.report.problems.append(Problem(kind, key, detail))
@@ -177,75 +189,75 @@ class _Verifier:
             self.root = self.parsed(lambda: RootIndex.from_bytes(root_blob.data, self.url(ROOT_INDEX)), "bad-root", ROOT_INDEX)
         return names | (set(self.root.packages) if self.root else set())
 
-    def package(self, name: str) -> None:
+    def load(self, name: str) -> _Package:
         ikey = index_key(name)
         index_blob = self.storage.get(ikey) if ikey in self.keys else None
         index = None
         if index_blob is not None:
-            index = self.parsed(lambda: PackageIndex.from_bytes(index_blob.data, self.url(ikey)), "bad-index", ikey)
-        records = self.records(name)
-        entries = index.releases if index is not None else {}
-        self.compare(name, records, entries)
-        referenced: dict[str, Release] = {}
-        for release in [*records.values(), *entries.values()]:
-            referenced.setdefault(release.key, release)
+            index = self.parsed(lambda: self.repo.index_doc(name).parse(index_blob.data), "bad-index", ikey)
+        records = read_records(self.storage, name, record_refs(self.storage, name, self.keys))
+        for key, why in sorted(records.bad.items()):
+            self.problem("bad-record", key, why)
+        return _Package(index, index_blob is not None, records)
+
+    def package(self, name: str, state: _Package, known: set[str]) -> None:
+        index = state.index
+        entries = {(d.version, d.filename): d for d in index.files()} if index is not None else {}
+        self.compare(name, state.records, entries)
+        referenced: dict[str, DistFile] = {}
+        for dist in [*state.records.files.values(), *entries.values()]:
+            referenced.setdefault(dist.key, dist)
         self.files(name, referenced)
-        self.page(name, index, index_blob is not None)
+        self.page(name, index, state.index_exists)
+        if index is not None:
+            self.hints(name, index, known)
         if index is not None and index.releases:
             self.listed[name] = index.display_name
             self.report.packages += 1
             self.report.versions += len(index.releases)
 
-    def records(self, name: str) -> dict[str, Release]:
-        records: dict[str, Release] = {}
-        prefix = releases_prefix(name)
-        for key in sorted(k for k in self.keys if k.startswith(prefix) and RECORD_KEY.match(k)):
-            blob = self.storage.get(key)
-            if blob is None:
-                continue
-            record = self.parsed(lambda b=blob, k=key: Release.from_record(b.data, self.url(k)), "bad-record", key)  # type: ignore[misc]
-            if record is None:
-                continue
-            version = key[len(prefix):-len(".json")]
-            if record.project != name or str(record.version) != version:
-                self.problem("bad-record", key, f"the record describes {record.meta.name} {record.meta.version}")
-                continue
-            records[version] = record
-        return records
-
-    def compare(self, name: str, records: dict[str, Release], entries: dict[str, Release]) -> None:
+    def compare(self, name: str, records: Records, entries: dict[tuple[str, str], DistFile]) -> None:
         ikey = index_key(name)
-        for version, entry in sorted(entries.items()):
-            record = records.get(version)
+        for (version, filename), entry in sorted(entries.items()):
+            record = records.files.get((version, filename))
             if record is None:
-                self.problem("unrecorded-entry", ikey, f"{name} {version} is indexed but has no release record")
-            elif replace(record, private_requires=()) != replace(entry, private_requires=()):
-                what = "yank state" if record.yanked != entry.yanked or record.yanked_reason != entry.yanked_reason else "content"
-                self.problem("entry-differs", ikey, f"{name} {version}: the index's {what} differs from the release record")
-        for version in sorted(records.keys() - entries.keys()):
-            if records[version].key not in self.keys:
-                continue  # a record without its wheel: reported as missing-wheel, rightly not indexed
-            self.problem("unindexed-release", release_key(name, version),
-                         f"{name} {version} has a release record but is not in the index")
+                self.problem("unrecorded-entry", ikey, f"{name} {version} {filename} is indexed but has no record")
+            elif record != entry:
+                what = "yank state" if (record.yanked, record.yanked_reason) != (entry.yanked, entry.yanked_reason) \
+                    else "content"
+                self.problem("entry-differs", ikey, f"{name} {version} {filename}: the index's {what} differs from the record")
+        for version, filename in sorted(records.files.keys() - entries.keys()):
+            if records.files[(version, filename)].key not in self.keys:
+                continue  # a record without its file: reported as missing-file, rightly not indexed
+            self.problem("unindexed-file", records.sources[(version, filename)],
+                         f"{name} {version} {filename} has a record but is not in the index")
 
-    def files(self, name: str, referenced: dict[str, Release]) -> None:
+    def files(self, name: str, referenced: dict[str, DistFile]) -> None:
         file_prefix = f"packages/{name}/files/"
-        wanted = {k for r in referenced.values() for k in (r.key, r.metadata_key)}
+        wanted = {k for d in referenced.values() for k in (d.key, d.metadata_key)}
         for key in sorted(k for k in self.keys if k.startswith(file_prefix) and k not in wanted and FILE_KEY.match(k)):
-            self.problem("orphan-file", key, "no release record or index entry references it")
-        for release in referenced.values():
-            label = f"{name} {release.meta.version}"
-            if release.key not in self.keys:
-                self.problem("missing-wheel", release.key, f"{label}: the wheel does not exist")
+            self.problem("orphan-file", key, "no record or index entry references it")
+        for dist in referenced.values():
+            label = f"{name} {dist.version} {dist.filename}"
+            if dist.key not in self.keys:
+                self.problem("missing-file", dist.key, f"{label}: the file does not exist")
                 continue
-            self.hash_jobs.append(release)
-            if release.metadata_sha256:
-                sidecar = self.storage.get(release.metadata_key) if release.metadata_key in self.keys else None
+            self.hash_jobs.append(dist)
+            if dist.metadata_sha256:
+                sidecar = self.storage.get(dist.metadata_key) if dist.metadata_key in self.keys else None
                 if sidecar is None:
-                    self.problem("missing-metadata", release.metadata_key, f"{label}: the metadata sidecar does not exist")
-                elif hashlib.sha256(sidecar.data).hexdigest() != release.metadata_sha256:
-                    self.problem("metadata-mismatch", release.metadata_key,
+                    self.problem("missing-metadata", dist.metadata_key, f"{label}: the metadata sidecar does not exist")
+                elif hashlib.sha256(sidecar.data).hexdigest() != dist.metadata_sha256:
+                    self.problem("metadata-mismatch", dist.metadata_key,
                                  f"{label}: the sidecar's sha256 differs from the recorded one")
+
+    def hints(self, name: str, index: PackageIndex, known: set[str]) -> None:
+        for version, release in sorted(index.releases.items()):
+            missing = set(private_requires(release.files.values(), known | {name})) - set(release.private_requires)
+            if missing:
+                self.problem("missing-hint", index_key(name),
+                             f"{name} {version} depends on {', '.join(sorted(missing))}, published here, without the hint"
+                             " that keeps resolvers from looking for it elsewhere")
 
     def page(self, name: str, index: PackageIndex | None, index_exists: bool) -> None:
         page_key = simple_key(name)
@@ -277,21 +289,21 @@ class _Verifier:
         for key in sorted(self.keys - self.claimed):
             self.problem("foreign-object", key, "not part of the pipper repository layout")
 
-    def hash_wheels(self) -> None:
+    def hash_files(self) -> None:
         with tempfile.TemporaryDirectory(prefix="pipper-verify-") as tmp, ThreadPoolExecutor(WORKERS) as pool:
-            results = list(pool.map(lambda r: self.sha256_of(r.key, Path(tmp)), self.hash_jobs))
-        for release, result in zip(self.hash_jobs, results, strict=True):
-            label = f"{release.meta.name} {release.meta.version}"
+            results = list(pool.map(lambda d: self.sha256_of(d.key, Path(tmp)), self.hash_jobs))
+        for dist, result in zip(self.hash_jobs, results, strict=True):
+            label = f"{dist.name} {dist.version} {dist.filename}"
             if result is None:
-                self.problem("missing-wheel", release.key, f"{label}: the wheel does not exist")
+                self.problem("missing-file", dist.key, f"{label}: the file does not exist")
                 continue
-            self.report.wheels_hashed += 1
+            self.report.files_hashed += 1
             digest, size = result
-            if digest != release.meta.sha256:
-                self.problem("sha256-mismatch", release.key,
-                             f"{label}: sha256 is {digest[:16]}..., the record says {release.meta.sha256[:16]}...")
-            elif size != release.meta.size:
-                self.problem("sha256-mismatch", release.key, f"{label}: {size} bytes, the record says {release.meta.size}")
+            if digest != dist.sha256:
+                self.problem("sha256-mismatch", dist.key,
+                             f"{label}: sha256 is {digest[:16]}..., the record says {dist.sha256[:16]}...")
+            elif size != dist.size:
+                self.problem("sha256-mismatch", dist.key, f"{label}: {size} bytes, the record says {dist.size}")
 
     def sha256_of(self, key: str, workdir: Path) -> tuple[str, int] | None:
         """(sha256, size) of a stored object, or None if it vanished."""

@@ -12,12 +12,12 @@ class VerifyCommand(PipperCommand):
     uses_repository = True
     json_output = "Print the report as JSON."
     options = [
-        option("no-hash", None, "Check that wheels exist, but do not download them to check their sha256."),
+        option("no-hash", None, "Check that files exist, but do not download them to check their sha256."),
     ]
-    help = """Downloads every wheel and checks its sha256 and size against the release record,
-checks each PEP 658 metadata sidecar, compares the package indexes, the root list and the
-PEP 503 pages with the release records, and lists files nothing references and objects that
-are not part of the layout. Prints one line per problem ("KIND: KEY: what is wrong") and exits
+    help = """Downloads every file (wheels and sdists) and checks its sha256 and size against its
+record, checks each PEP 658 metadata sidecar, compares the package indexes, the private-dependency
+hints, the root list and the PEP 503 pages with the records, and lists files nothing references
+and objects that are not part of the layout. Prints one line per problem ("KIND: KEY: what is wrong") and exits
 1 if there is any. It changes nothing; `pipper reindex` repairs index and page drift.
 
 An orphan file can be a publish in progress: run verify again when no one is publishing.
@@ -30,8 +30,8 @@ An orphan file can be a publish in progress: run verify again when no one is pub
         from ..verify import counted, verify
 
         repo = self.repository()
-        report = verify(repo, hash_wheels=not self.option("no-hash"))
-        summary = f"{counted(report)}, {report.wheels_hashed} wheel{'s' * (report.wheels_hashed != 1)} hashed"
+        report = verify(repo, hash_files=not self.option("no-hash"))
+        summary = f"{counted(report)}, {report.files_hashed} file{'s' * (report.files_hashed != 1)} hashed"
         self.emit(report.to_json(), [p.line() for p in report.problems]
                   + ([f"{repo.location}: {summary}; no drift"] if report.ok else []))
         if report.ok:
