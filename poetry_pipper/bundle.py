@@ -32,6 +32,7 @@ from packaging.metadata import InvalidMetadata, Metadata
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
+from .dists import check_wheel_tags
 from .errors import FormatError, IntegrityError, PipperError
 
 BUNDLE_FORMAT = 1
@@ -171,6 +172,7 @@ def inspect_wheel(path: Path) -> WheelInfo:
             if wheel.getinfo(candidates[0]).file_size > MAX_META_SIZE:
                 raise FormatError(f"{path.name}: METADATA is implausibly large")
             raw = wheel.read(candidates[0])
+            check_wheel_tags(wheel, path.name)
             newest = max((info.date_time for info in wheel.infolist()), default=_ZIP_EPOCH)
     except (zipfile.BadZipFile, OSError) as exc:
         raise FormatError(f"{path}: not a readable wheel ({exc})") from None
