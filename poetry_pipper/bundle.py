@@ -34,6 +34,7 @@ from packaging.version import Version
 
 from .dists import check_wheel_tags
 from .errors import FormatError, IntegrityError, PipperError
+from .reproducible import build_environment
 
 BUNDLE_FORMAT = 1
 META_MEMBER = "package.meta"
@@ -362,13 +363,14 @@ def build_wheel(project: Path, out_dir: Path, *, isolation: bool = True, verbose
         source = Path(tmp, "src")
         shutil.copytree(project, source, ignore=_IGNORE, symlinks=True)
         wheels = Path(tmp, "wheels")
-        command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-cache-dir", "--wheel-dir", str(wheels)]
+        command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-cache-dir", "--ignore-requires-python",
+                   "--wheel-dir", str(wheels)]
         if not isolation:
             command.append("--no-build-isolation")
         if not verbose:
             command.append("-q")
         command.append(str(source))
-        result = subprocess.run(command, capture_output=not verbose, text=True, check=False)
+        result = subprocess.run(command, capture_output=not verbose, text=True, check=False, env=build_environment(project))
         if result.returncode != 0:
             reason = _build_failure_reason(f"{result.stdout}\n{result.stderr}")
             raise PipperError(f"building a wheel from {project} failed: {reason} (run with -v for pip's output)")
