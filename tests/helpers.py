@@ -36,11 +36,21 @@ def compress_tags(tags: list[str]) -> str:
     from packaging.tags import Tag, parse_tag
 
     expanded = [tag for text in tags for tag in parse_tag(text)]
-    parts = [list(dict.fromkeys(getattr(t, attr) for t in expanded)) for attr in ("interpreter", "abi", "platform")]
+    # in the order given (parse_tag's sets have none)
+    parts = [list(dict.fromkeys(p for text in tags for p in text.lower().split("-")[i].split("."))) for i in range(3)]
     product = {Tag(i, a, p) for i in parts[0] for a in parts[1] for p in parts[2]}
     if product != set(expanded):
         raise ValueError(f"tags {tags} cannot be written as one wheel file name")
     return "-".join(".".join(p) for p in parts)
+
+
+def expand_tags(tags: list[str]) -> list[str]:
+    """Each tag of possibly compressed tag sets, in the order written (for reproducible WHEEL files)."""
+    found: dict[str, None] = {}
+    for text in tags:
+        interpreters, abis, platforms = (part.split(".") for part in text.lower().split("-"))
+        found.update((f"{i}-{a}-{p}", None) for i in interpreters for a in abis for p in platforms)
+    return list(found)
 
 
 def make_wheel(
@@ -65,8 +75,6 @@ def make_wheel(
     ``wheel_text`` replaces the whole WHEEL file. ``padding`` adds that many incompressible bytes,
     for large-upload tests.
     """
-    from packaging.tags import parse_tag
-
     tags = tags or ["py3-none-any"]
     file_tags = compress_tags(tags)
     dist = re.sub(r"[-_.]+", "_", name).lower()
@@ -80,7 +88,7 @@ def make_wheel(
     lines = ["Wheel-Version: 1.0", "Generator: tests", f"Root-Is-Purelib: {purelib}"]
     if build:
         lines.append(f"Build: {build}")
-    lines += [f"Tag: {tag}" for text in wheel_tags or tags for tag in parse_tag(text)]
+    lines += [f"Tag: {tag}" for tag in expand_tags(wheel_tags or tags)]
     files = {
         f"{module}/__init__.py": (body or f"VERSION = {version!r}\n").encode(),
         f"{info}/METADATA": ("\n".join(metadata) + "\n").encode(),

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import platform as platform_module
 import random
+import subprocess
 import sys
 from dataclasses import dataclass
 from itertools import permutations
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -412,3 +414,44 @@ def wheel_rank(filename: str) -> int:
 
 def test_tag_type_is_packagings() -> None:
     assert isinstance(MAC.tags[0], Tag) and MAC.tags[0] == Tag("cp312", "cp312", "macosx_11_0_arm64")
+
+
+# -- the same choice as pip download ------------------------------------------------------------
+
+PIP_FILES = [
+    "demo-1.0-cp312-cp312-macosx_11_0_arm64.whl:cp312-cp312-macosx_11_0_arm64",
+    "demo-1.0-cp312-abi3-macosx_10_9_universal2.whl:cp312-abi3-macosx_10_9_universal2",
+    "demo-1.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl:cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64",
+    "demo-1.0-cp311-cp311-manylinux1_x86_64.whl:cp311-cp311-manylinux1_x86_64",
+    "demo-1.0-cp310-cp310-win_amd64.whl:cp310-cp310-win_amd64",
+    "demo-1.0-cp38-abi3-win_amd64.whl:cp38-abi3-win_amd64",
+    "demo-1.0-py3-none-any.whl:py3-none-any",
+]
+
+
+@pytest.mark.parametrize("options", [
+    ["--platform", "macosx_11_0_arm64", "--python-version", "3.12"],
+    ["--platform", "macosx_12_0_x86_64", "--python-version", "3.12"],
+    ["--platform", "manylinux2014_x86_64", "--python-version", "311"],
+    ["--platform", "manylinux2010_x86_64", "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311"],
+    ["--platform", "win_amd64", "--python-version", "3.10"],
+    ["--platform", "win_amd64", "--python-version", "3.9"],
+    ["--platform", "win32", "--python-version", "3.12"],
+    [],
+])
+def test_same_choice_as_pip_download(tmp_path: Path, options: list[str]) -> None:
+    """pip download, given the same wheels (made by make_wheel) and options, saves the file choose() picks."""
+    from .helpers import make_wheel
+
+    for entry in PIP_FILES:
+        make_wheel(tmp_path / "links", "demo", "1.0", tags=[entry.split(":")[1]])
+    assert sorted(p.name for p in (tmp_path / "links").iterdir()) == sorted(e.split(":")[0] for e in PIP_FILES)
+    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-index", "--no-deps", "--only-binary=:all:",
+                    "--find-links", str(tmp_path / "links"), "-d", str(tmp_path / "got"), *options, "demo"],
+                   check=True, capture_output=True)
+    (got,) = (tmp_path / "got").iterdir()
+    values = dict(zip(options[::2], options[1::2], strict=True))
+    target = Target.custom(python_version=values.get("--python-version"), platforms=[values["--platform"]] if "--platform" in values else [],
+                           implementation=values.get("--implementation"), abis=[values["--abi"]] if "--abi" in values else [])
+    files = [File(e.split(":")[0]) for e in PIP_FILES]
+    assert choose(files, target, allow_sdist=False).filename == got.name
