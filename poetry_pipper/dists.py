@@ -192,14 +192,44 @@ def _scan(tar: tarfile.TarFile, stem: str, origin: str) -> bytes | None:
     """Check every member; return the PKG-INFO bytes (None when there is none)."""
     seen: set[str] = set()
     files: set[str] = set()
+    symlinks: dict[str, str] = {}
     pkg_info: bytes | None = None
     for count, member in enumerate(tar, start=1):
         if count > MAX_SDIST_MEMBERS:
             raise FormatError(f"{origin}: more than {MAX_SDIST_MEMBERS} members; refusing it")
         _check_member(member, stem, origin, seen, files)
+        if member.issym():
+            symlinks[member.name] = member.linkname
         if member.name == f"{stem}/PKG-INFO":
             pkg_info = _read_pkg_info(tar, member, origin)
+    if symlinks:
+        _check_through_symlinks(seen, symlinks, origin)
     return pkg_info
+
+
+def _check_through_symlinks(names: set[str], symlinks: dict[str, str], origin: str) -> None:
+    """No member lies below a symlink, and no symlink's target passes through another one.
+
+    Checked once every member is known, since a symlink may come after what it affects: a lexical
+    check alone misses ``a -> .`` followed by ``b -> a/a/..``, which leaves the directory.
+    """
+    for name in names:
+        parts = name.split("/")
+        for end in range(1, len(parts)):
+            if "/".join(parts[:end]) in symlinks:
+                raise FormatError(f"{origin}: member {_show(name)} lies below a symlink; refusing it")
+    for name, target in symlinks.items():
+        stack = name.split("/")[:-1]
+        parts = target.split("/")
+        for index, part in enumerate(parts):
+            if part == "..":
+                if len(stack) <= 1:
+                    raise FormatError(f"{origin}: member {_show(name)} is a symlink pointing outside {_show(stack[0] + '/')}; refusing it")
+                stack.pop()
+            elif part not in ("", "."):
+                stack.append(part)
+                if index < len(parts) - 1 and "/".join(stack) in symlinks:
+                    raise FormatError(f"{origin}: member {_show(name)} is a symlink through another symlink; refusing it")
 
 
 def _check_member(member: tarfile.TarInfo, stem: str, origin: str, seen: set[str], files: set[str]) -> None:

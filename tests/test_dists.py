@@ -100,6 +100,13 @@ def test_links_inside_the_sdist_are_fine(tmp_path: Path) -> None:
     ([*GOOD, ("foo-1.0/./x", b"x")], None, "is not a plain relative path"),
     ([*GOOD, ("foo-1.0/link", None)], {"foo-1.0/link": (tarfile.SYMTYPE, "/etc/passwd")}, "is a symlink pointing outside 'foo-1.0/'"),
     ([*GOOD, ("foo-1.0/a/link", None)], {"foo-1.0/a/link": (tarfile.SYMTYPE, "../../other")}, "is a symlink pointing outside"),
+    ([*GOOD, ("foo-1.0/link", None)], {"foo-1.0/link": (tarfile.SYMTYPE, "../foo-1.0/x")}, "is a symlink pointing outside 'foo-1.0/'"),
+    ([*GOOD, ("foo-1.0/d", None), ("foo-1.0/e", None)], {"foo-1.0/d": (tarfile.SYMTYPE, "."), "foo-1.0/e": (tarfile.SYMTYPE, "d/d/d/..")},
+     "member 'foo-1.0/e' is a symlink through another symlink"),
+    ([*GOOD, ("foo-1.0/e", None), ("foo-1.0/d", None)], {"foo-1.0/d": (tarfile.SYMTYPE, "."), "foo-1.0/e": (tarfile.SYMTYPE, "d/d/d/..")},
+     "member 'foo-1.0/e' is a symlink through another symlink"),  # the same, whatever the order
+    ([*GOOD, ("foo-1.0/sub", None), ("foo-1.0/d", None), ("foo-1.0/d/x", b"")], {"foo-1.0/d": (tarfile.SYMTYPE, "sub")},
+     "member 'foo-1.0/d/x' lies below a symlink"),
     ([*GOOD, ("foo-1.0/hard", None)], {"foo-1.0/hard": (tarfile.LNKTYPE, "etc/passwd")}, "is a hard link to 'etc/passwd'"),
     ([*GOOD, ("foo-1.0/hard", None)], {"foo-1.0/hard": (tarfile.LNKTYPE, "foo-1.0/later")}, "not an earlier file"),
     ([*GOOD, ("foo-1.0/tty", None)], {"foo-1.0/tty": (tarfile.CHRTYPE, "")}, "is a device file or FIFO"),
