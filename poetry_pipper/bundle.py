@@ -32,8 +32,10 @@ from packaging.metadata import InvalidMetadata, Metadata
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
+from .dists import check_wheel_tags
 from .download import sha256_file
 from .errors import FormatError, IntegrityError, PipperError
+from .reproducible import build_environment
 
 BUNDLE_FORMAT = 1
 META_MEMBER = "package.meta"
@@ -168,6 +170,7 @@ def inspect_wheel(path: Path, *, sha256: str | None = None) -> WheelInfo:
             if wheel.getinfo(candidates[0]).file_size > MAX_META_SIZE:
                 raise FormatError(f"{path.name}: METADATA is implausibly large")
             raw = wheel.read(candidates[0])
+            check_wheel_tags(wheel, path.name)
             newest = max((info.date_time for info in wheel.infolist()), default=_ZIP_EPOCH)
     except (zipfile.BadZipFile, OSError) as exc:
         raise FormatError(f"{path}: not a readable wheel ({exc})") from None
@@ -357,13 +360,14 @@ def build_wheel(project: Path, out_dir: Path, *, isolation: bool = True, verbose
         source = Path(tmp, "src")
         shutil.copytree(project, source, ignore=_IGNORE, symlinks=True)
         wheels = Path(tmp, "wheels")
-        command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-cache-dir", "--wheel-dir", str(wheels)]
+        command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-cache-dir", "--ignore-requires-python",
+                   "--wheel-dir", str(wheels)]
         if not isolation:
             command.append("--no-build-isolation")
         if not verbose:
             command.append("-q")
         command.append(str(source))
-        result = subprocess.run(command, capture_output=not verbose, text=True, check=False)
+        result = subprocess.run(command, capture_output=not verbose, text=True, check=False, env=build_environment(project))
         if result.returncode != 0:
             reason = _build_failure_reason(f"{result.stdout}\n{result.stderr}")
             raise PipperError(f"building a wheel from {project} failed: {reason} (run with -v for pip's output)")

@@ -23,6 +23,36 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _record_line(path: str, data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{path},sha256={digest},{len(data)}"
+
+
+def compress_tags(tags: list[str]) -> str:
+    """The file-name form of a tag set (``cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64``).
+
+    The set must be a product of its interpreters, ABIs and platforms, as a file name can only say that.
+    """
+    from packaging.tags import Tag, parse_tag
+
+    expanded = [tag for text in tags for tag in parse_tag(text)]
+    # in the order given (parse_tag's sets have none)
+    parts = [list(dict.fromkeys(p for text in tags for p in text.lower().split("-")[i].split("."))) for i in range(3)]
+    product = {Tag(i, a, p) for i in parts[0] for a in parts[1] for p in parts[2]}
+    if product != set(expanded):
+        raise ValueError(f"tags {tags} cannot be written as one wheel file name")
+    return "-".join(".".join(p) for p in parts)
+
+
+def expand_tags(tags: list[str]) -> list[str]:
+    """Each tag of possibly compressed tag sets, in the order written (for reproducible WHEEL files)."""
+    found: dict[str, None] = {}
+    for text in tags:
+        interpreters, abis, platforms = (part.split(".") for part in text.lower().split("-"))
+        found.update((f"{i}-{a}-{p}", None) for i in interpreters for a in abis for p in platforms)
+    return list(found)
+
+
 def make_wheel(
     directory: Path,
     name: str,
@@ -32,11 +62,21 @@ def make_wheel(
     requires_python: str | None = None,
     body: str = "",
     padding: int = 0,
+    tags: list[str] | None = None,
+    build: str | None = None,
+    wheel_tags: list[str] | None = None,
+    wheel_text: str | None = None,
 ) -> Path:
-    """Write a minimal, valid, pure-Python wheel with a module named after the project.
+    """Write a minimal, valid wheel with a module named after the project.
 
-    ``padding`` adds that many incompressible bytes, for large-upload tests.
+    ``tags`` (default ``["py3-none-any"]``, compressed sets allowed) become the file name's tags and
+    the WHEEL file's ``Tag:`` lines, so wheels for any platform can be made here, without a compiler.
+    ``build`` adds a build tag. ``wheel_tags`` writes other ``Tag:`` lines (a wheel that lies) and
+    ``wheel_text`` replaces the whole WHEEL file. ``padding`` adds that many incompressible bytes,
+    for large-upload tests.
     """
+    tags = tags or ["py3-none-any"]
+    file_tags = compress_tags(tags)
     dist = re.sub(r"[-_.]+", "_", name).lower()
     module = dist
     info = f"{dist}-{version}.dist-info"
@@ -44,27 +84,98 @@ def make_wheel(
     if requires_python:
         metadata.append(f"Requires-Python: {requires_python}")
     metadata += [f"Requires-Dist: {r}" for r in requires or []]
+    purelib = "true" if file_tags.endswith("-any") else "false"
+    lines = ["Wheel-Version: 1.0", "Generator: tests", f"Root-Is-Purelib: {purelib}"]
+    if build:
+        lines.append(f"Build: {build}")
+    lines += [f"Tag: {tag}" for tag in expand_tags(wheel_tags or tags)]
     files = {
         f"{module}/__init__.py": (body or f"VERSION = {version!r}\n").encode(),
         f"{info}/METADATA": ("\n".join(metadata) + "\n").encode(),
-        f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        f"{info}/WHEEL": (wheel_text if wheel_text is not None else "\n".join(lines) + "\n").encode(),
     }
     if padding:
         files[f"{module}/blob.bin"] = os.urandom(padding)
-    record_lines = []
-    for path, data in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        record_lines.append(f"{path},sha256={digest},{len(data)}")
+    record_lines = [_record_line(path, data) for path, data in files.items()]
     record_lines.append(f"{info}/RECORD,,")
     files[f"{info}/RECORD"] = ("\n".join(record_lines) + "\n").encode()
     directory.mkdir(parents=True, exist_ok=True)
-    target = directory / f"{dist}-{version}-py3-none-any.whl"
+    target = directory / f"{dist}-{version}{'-' + build if build else ''}-{file_tags}.whl"
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as wheel:
         for path, data in files.items():
             wheel.writestr(zipfile.ZipInfo(path, date_time=(2020, 1, 1, 0, 0, 0)), data)
     target.write_bytes(buffer.getvalue())
     return target
+
+
+def make_sdist(
+    directory: Path,
+    name: str,
+    version: str,
+    *,
+    requires: list[str] | None = None,
+    requires_python: str | None = None,
+    metadata_version: str = "2.2",
+    dynamic: tuple[str, ...] | list[str] = (),
+    body: str = "",
+) -> Path:
+    """Write a valid, reproducible sdist ``<name>-<version>.tar.gz`` (PEP 625) directly: no build backend.
+
+    It holds PKG-INFO (``Metadata-Version`` and ``Dynamic`` as given), a pyproject.toml using
+    setuptools with the same metadata, and one module, so pip can build it where setuptools is
+    installed (``--no-build-isolation``).
+    """
+    dist = re.sub(r"[-_.]+", "_", name).lower()
+    stem = f"{dist}-{version}"
+    pkg_info = [f"Metadata-Version: {metadata_version}", f"Name: {name}", f"Version: {version}", f"Summary: test sdist {name}"]
+    if requires_python:
+        pkg_info.append(f"Requires-Python: {requires_python}")
+    pkg_info += [f"Requires-Dist: {r}" for r in requires or []]
+    pkg_info += [f"Dynamic: {d}" for d in dynamic]
+    project = [
+        "[build-system]", 'requires = ["setuptools>=61"]', 'build-backend = "setuptools.build_meta"', "",
+        "[project]", f"name = {name!r}", f"version = {version!r}", f"description = 'test sdist {name}'",
+        f"dependencies = {list(requires or [])!r}",
+    ]
+    if requires_python:
+        project.append(f"requires-python = {requires_python!r}")
+    files = {
+        "PKG-INFO": ("\n".join(pkg_info) + "\n").encode(),
+        "pyproject.toml": ("\n".join(project) + "\n").encode(),
+        f"{dist}/__init__.py": (body or f"VERSION = {version!r}\n").encode(),
+    }
+    members: list[tuple[str, bytes | None]] = [(stem, None), (f"{stem}/{dist}", None)]
+    members += [(f"{stem}/{path}", data) for path, data in sorted(files.items())]
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / f"{stem}.tar.gz"
+    target.write_bytes(tar_gz(members))
+    return target
+
+
+def tar_gz(members: list[tuple[str, bytes | None]], *, links: dict[str, tuple[bytes, str]] | None = None) -> bytes:
+    """A reproducible .tar.gz of ``(name, data)`` members (``None`` data: a directory).
+
+    ``links`` maps a member name to ``(tarfile type, link target)`` for links and special files.
+    """
+    import gzip
+    import tarfile
+
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as gz, tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for member_name, data in members:
+            info = tarfile.TarInfo(member_name)
+            info.mtime = 1580601600
+            if links and member_name in links:
+                info.type, info.linkname = links[member_name]
+                tar.addfile(info)
+            elif data is None:
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(info)
+            else:
+                info.size, info.mode = len(data), 0o644
+                tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
 
 
 @dataclass

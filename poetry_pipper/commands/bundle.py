@@ -48,6 +48,11 @@ picked up and nothing is written into the source tree, then writes a reproducibl
 project's pipper.json, if there is one. `pipper bundle` builds with pip (any PEP 517 backend);
 `poetry pipper bundle` builds the current Poetry project with Poetry's own builder into dist/.
 
+The same source gives byte-identical bundles: the build runs with SOURCE_DATE_EPOCH set to
+your SOURCE_DATE_EPOCH if set, else the project's last git commit time (git -C DIR log -1
+--format=%ct, when DIR is in a git work tree), else 1580601600 (2020-02-02 00:00:00 UTC).
+The project's requires-python is not checked against the Python running the build.
+
   pipper bundle .                 # bundle the project in the current directory
   pipper bundle ./lib -o dist     # into dist/
   pipper bundle dist/foo-1.0-py3-none-any.whl"""
