@@ -43,12 +43,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 
-from .bundle import BundleMeta
 from .download import integrity_error, verified_download
 from .errors import FormatError, NotFound, PipperError, StorageError
-from .index import PackageIndex, Release
+from .index import DistFile, PackageIndex, Release
 from .retry import retry
+from .schema import clean
 from .storage.base import Progress
 
 if TYPE_CHECKING:
@@ -56,9 +57,11 @@ if TYPE_CHECKING:
     from .repository import Repository
     from .resolve import Resolution
     from .specs import PackageSpec
+    from .targets import Target
 
 FILE_FORMAT = "pipper-preauthorized"
-FILE_VERSION = 1
+#: 2: an entry per file (wheels and sdists: ``filename``); 1 (still read): per wheel (``wheel_name``).
+FILE_VERSION = 2
 #: SigV4 presigned URLs last at most seven days.
 MAX_EXPIRES = 7 * 24 * 3600
 DEFAULT_EXPIRES = "1h"
@@ -192,34 +195,38 @@ def _where(url: str) -> str:
 
 @dataclass(frozen=True)
 class Authorized:
-    """One release and the presigned link that fetches its wheel."""
+    """One file of a release and the presigned link that fetches it."""
 
-    release: Release
+    dist: DistFile
     url: str
     expires: datetime.datetime
 
     @property
     def name(self) -> str:
-        return self.release.meta.name
+        return self.dist.name
 
     @property
     def version(self) -> str:
-        return self.release.meta.version
+        return self.dist.version
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.release.meta.fields(), "url": self.url, "expires": _iso(self.expires)}
+        return {**self.dist.to_json(), "url": self.url, "expires": _iso(self.expires)}
 
     @classmethod
-    def from_json(cls, data: Any, origin: str) -> Authorized:
+    def from_json(cls, data: Any, origin: str, version: int) -> Authorized:
+        """An entry of a file of ``format_version`` 2 (a file), or 1 (a wheel: ``wheel_name``)."""
+        again = "run `pipper authorize` again"
         if not isinstance(data, dict):
-            raise FormatError(f"{origin}: a package entry is not a JSON object; run `pipper authorize` again")
-        meta = BundleMeta.from_json({**data, "bundle_format": 1}, origin=origin)
-        if not re.fullmatch(r"[0-9a-f]{64}", meta.sha256):
-            raise FormatError(f"{origin}: {meta.name} {meta.version} has no valid sha256; run `pipper authorize` again")
-        url = str(data.get("url") or "")
-        if urlsplit(url).scheme not in ("http", "https"):
-            raise FormatError(f"{origin}: {meta.name} {meta.version} has no http(s) URL; run `pipper authorize` again")
-        return cls(Release(meta, ""), url, _parse_iso(data.get("expires"), origin))
+            raise FormatError(f"{origin}: a package entry is not a JSON object; {again}")
+        try:
+            dist = DistFile.from_v1(data, origin, "a package entry") if version == 1 \
+                else DistFile.from_json(data, origin, "a package entry")
+        except FormatError as exc:
+            raise FormatError(f"{str(exc).rsplit('; ', 1)[0]}; {again}") from None
+        url = data.get("url")
+        if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https") or not clean(url):
+            raise FormatError(f"{origin}: {dist.name} {dist.version} has no http(s) URL; {again}")
+        return cls(dist, url, _parse_iso(data.get("expires"), origin))
 
 
 @dataclass(frozen=True)
@@ -263,7 +270,7 @@ class Preauthorized:
         if not isinstance(packages, list) or not packages or not isinstance(requested, list):
             raise FormatError(f"{origin}: pre-authorized file without packages; run `pipper authorize` again")
         return cls(
-            packages=[Authorized.from_json(p, origin) for p in packages],
+            packages=[Authorized.from_json(p, origin, version) for p in packages],
             repository=str(data.get("repository") or ""),
             requested=[str(r) for r in requested],
             pre=bool(data.get("pre", False)),
@@ -298,11 +305,15 @@ def output_format(fmt: str | None, output: str | None) -> str:
     return fmt
 
 
-def authorize(repo: Repository, specs: list[PackageSpec], expires_in: int, *, pre: bool = False) -> Preauthorized:
-    """Resolve the private closure of ``specs`` (one index GET per package), then :func:`sign` it."""
+def authorize(
+    repo: Repository, specs: list[PackageSpec], expires_in: int, target: Target, *, pre: bool = False,
+    allow_sdist: bool = True,
+) -> Preauthorized:
+    """Resolve the private closure of ``specs`` for ``target`` (one index GET per package), then
+    :func:`sign` the file chosen for each package."""
     from .install import resolve
 
-    resolution = resolve(repo, specs, pre=pre)
+    resolution = resolve(repo, specs, target, pre=pre, allow_sdist=allow_sdist)
     return sign(repo, resolution, expires_in, requested=[s.text or str(s) for s in specs], pre=pre)
 
 
@@ -313,11 +324,11 @@ def sign(repo: Repository, resolution: Resolution, expires_in: int, *, requested
         raise DurationError(f"expiry of {expires_in} seconds is outside 1 second to 7 days")
     created = utcnow()
     packages = []
-    for release in resolution.ordered():
-        url = repo.presign(release, expires_in)
+    for pick in resolution.ordered():
+        url = repo.presign(pick.dist, expires_in)
         check_sigv4(url)
         expires = url_expiry(url) or created + datetime.timedelta(seconds=expires_in)
-        packages.append(Authorized(release, url, expires))
+        packages.append(Authorized(pick.dist, url, expires))
     return Preauthorized(packages, str(repo.location), requested, pre, created)
 
 
@@ -355,11 +366,11 @@ _PAGE = """<!DOCTYPE html>
 def render_find_links(doc: Preauthorized) -> str:
     """A PEP 503-style page of presigned links; pip reads the ``<a>`` elements, pipper the script."""
     links = []
-    for p in sorted(doc.packages, key=lambda p: (p.release.project, p.release.version)):
-        attrs = [f'href="{html.escape(p.url + "#sha256=" + p.release.meta.sha256)}"']
-        if p.release.meta.requires_python:
-            attrs.append(f'data-requires-python="{html.escape(p.release.meta.requires_python)}"')
-        links.append(f"    <a {' '.join(attrs)}>{html.escape(p.release.meta.wheel_name)}</a><br>")
+    for p in sorted(doc.packages, key=lambda p: (p.dist.project, Version(p.dist.version), p.dist.filename)):
+        attrs = [f'href="{html.escape(p.url + "#sha256=" + p.dist.sha256)}"']
+        if p.dist.requires_python:
+            attrs.append(f'data-requires-python="{html.escape(p.dist.requires_python)}"')
+        links.append(f"    <a {' '.join(attrs)}>{html.escape(p.dist.filename)}</a><br>")
     # JSON inside <script>: escape what could end the element; json.loads reads the escapes back.
     document = json.dumps(doc.to_json(), sort_keys=True).replace("<", "\\u003c").replace(">", "\\u003e") \
         .replace("&", "\\u0026")
@@ -443,9 +454,9 @@ class PreauthorizedSource:
         self._by_sha: dict[str, Authorized] = {}
         self._cancelled = threading.Event()
         for entry in doc.packages:
-            index = self._indexes.setdefault(entry.release.project, PackageIndex.empty(entry.name))
-            index.add(entry.release)
-            self._by_sha[entry.release.meta.sha256] = entry
+            index = self._indexes.setdefault(entry.dist.project, PackageIndex.empty(entry.name))
+            index.add_file(entry.dist)
+            self._by_sha[entry.dist.sha256] = entry
 
     def check_expiry(self, now: datetime.datetime | None = None) -> None:
         if (now or utcnow()) >= self.doc.expires:
@@ -475,16 +486,15 @@ class PreauthorizedSource:
     def cancel(self) -> None:
         self._cancelled.set()
 
-    def fetch(self, release: Release, dest_dir: Path, *, progress: Progress | None = None) -> Path:
-        """Download a wheel with its link, verified by sha256 before it gets its name."""
-        entry = self._by_sha.get(release.meta.sha256)
+    def fetch(self, dist: DistFile, dest_dir: Path, *, progress: Progress | None = None) -> Path:
+        """Download a file with its link, verified by sha256 before it gets its name."""
+        entry = self._by_sha.get(dist.sha256)
         if entry is None:
-            raise NotFound(f"{release.meta.wheel_name} is not in the pre-authorized file {self.path}")
-        meta = release.meta
+            raise NotFound(f"{dist.filename} is not in the pre-authorized file {self.path}")
         advice = ": run `pipper authorize` again, or `pipper verify` on the repository"
         return verified_download(
-            lambda tmp, tick: self._download(entry, tmp, tick), dest_dir / meta.wheel_name, meta.sha256,
-            mismatch=integrity_error(meta.wheel_name, _where(entry.url), meta.sha256, advice),
+            lambda tmp, tick: self._download(entry, tmp, tick), dest_dir / dist.filename, dist.sha256,
+            mismatch=integrity_error(dist.filename, _where(entry.url), dist.sha256, advice),
             cancelled=self._cancelled, progress=progress, attempts=1,
         )
 
@@ -512,7 +522,7 @@ class PreauthorizedSource:
                 return self._refused(entry, cause)
             reason = getattr(cause, "reason", None) or cause
             return StorageError(
-                f"cannot download {entry.release.meta.wheel_name} from {_where(entry.url)}: {reason};"
+                f"cannot download {entry.dist.filename} from {_where(entry.url)}: {reason};"
                 " check the network and retry"
             )
 
@@ -525,7 +535,7 @@ class PreauthorizedSource:
             body = ""
         code = _xml_field(body, "Code") or str(exc.reason or "")
         message = _xml_field(body, "Message")
-        wheel = entry.release.meta.wheel_name
+        wheel = entry.dist.filename
         expired = "expired" in message.lower() or "expired" in code.lower()
         if exc.code in (400, 403) and (expired or utcnow() >= entry.expires):
             return Expired(self.path, url_expiry(entry.url) or entry.expires)

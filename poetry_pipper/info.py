@@ -1,4 +1,4 @@
-"""What ``pipper info`` reports: the installed version, the published versions, and the newest one."""
+"""What ``pipper info`` reports: the installed version, the published versions and their files, the newest one."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from typing import Any
 
 from packaging.version import Version
 
-from .index import LEGACY_LAYOUT, PackageIndex
+from .index import LEGACY_LAYOUT, PackageIndex, Release
 from .repository import Repository
+from .targets import NoCompatibleFile, Target, choose
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,8 @@ class PackageInfo:
     installed: Version | None
     index: PackageIndex | None = None
     latest: Version | None = None
+    #: versions none of whose files can be installed on this interpreter -> why
+    unfit: dict[str, str] | None = None
 
     @property
     def upgrade_available(self) -> bool:
@@ -32,21 +35,37 @@ class PackageInfo:
         if self.index is None:
             return data
         # Iterating never reads a bundle: for a pipper 0.x package these are the listed stubs.
-        releases = self.index.releases
         data.update(
             name=self.index.display_name,
             latest=str(self.latest) if self.latest else None,
             upgrade_available=self.upgrade_available,
-            versions=[
-                {"version": str(v), "yanked": releases[str(v)].yanked,
-                 "sha256": releases[str(v)].meta.sha256 or None,
-                 "published": releases[str(v)].published}
-                for v in self.index.versions()
-            ],
+            versions=[self._version(str(v)) for v in self.index.versions()],
         )
         if self.legacy:
             data["layout"] = LEGACY_LAYOUT
         return data
+
+    def _version(self, version: str) -> dict[str, Any]:
+        assert self.index is not None
+        release = self.index.releases[version]
+        files = release.ordered()
+        unfit = (self.unfit or {}).get(version)
+        return {"version": version, "yanked": release.yanked, "published": release.published,
+                "sha256": files[0].sha256 if len(files) == 1 else None,
+                "installable": unfit is None, "why_not": unfit,
+                "files": [{"filename": f.filename, "sha256": f.sha256, "size": f.size,
+                           "requires_python": f.requires_python, "upload_time": f.upload_time,
+                           "yanked": f.yanked} for f in files]}
+
+
+def _unfit(release: Release, target: Target) -> str | None:
+    if not release.files:  # a pipper 0.x stub: its bundle is not read just to list it
+        return None
+    try:
+        choose(release.ordered(), target)
+    except NoCompatibleFile as exc:
+        return str(exc)
+    return None
 
 
 def package_info(repo: Repository | None, name: str, installed: Version | None, *, pre: bool = False) -> PackageInfo:
@@ -54,5 +73,8 @@ def package_info(repo: Repository | None, name: str, installed: Version | None, 
     if repo is None:
         return PackageInfo(name, installed)
     index = repo.require_index(name)
-    candidates = [v for v in index.versions() if not index.releases[str(v)].yanked and (pre or not v.is_prerelease)]
-    return PackageInfo(name, installed, index, max(candidates, default=None))
+    target = Target.current()
+    unfit = {v: why for v, release in index.releases.items() if (why := _unfit(release, target)) is not None}
+    candidates = [v for v in index.versions()
+                  if not index.releases[str(v)].yanked and (pre or not v.is_prerelease) and str(v) not in unfit]
+    return PackageInfo(name, installed, index, max(candidates, default=None), unfit)

@@ -1,8 +1,9 @@
-"""Install planning and execution: resolve the private closure, fetch wheels, run pip once.
+"""Install planning and execution: resolve the private closure, fetch its files, run pip once.
 
-Private releases are passed to pip as wheel files, so pip can only take those names from
-the files given and never from a public index (no dependency confusion); public
-dependencies are resolved by pip from the user's normal configuration.
+Private releases are passed to pip as files (the wheel chosen for the interpreter pip installs
+into, else the sdist, which pip builds), so pip can only take those names from the files given
+and never from a public index (no dependency confusion); public dependencies are resolved by pip
+from the user's normal configuration.
 """
 
 from __future__ import annotations
@@ -21,35 +22,41 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from .bundle import inspect_wheel, meta_for, read_bundle, write_bundle
-from .cache import cached_wheel, wheel_dir
+from .bundle import BundleMeta, inspect_wheel, write_bundle
+from .cache import cached_file, entry_dir
 from .errors import NotFound, PipperError
-from .index import PackageIndex, Release
-from .resolve import Resolution, Resolver, select
+from .index import SDIST, DistFile, PackageIndex, Release
+from .resolve import Pick, Resolution, Resolver, select
 from .sources import ReleaseSource
 from .specs import PackageSpec
-from .storage import Progress
+from .storage.base import Progress
+from .targets import Target
+from .uploads import read_upload
 
 WORKERS = 8
 
 
 @dataclass
 class Step:
-    """One private package in the plan."""
+    """One private package in the plan, and the file of it to install."""
 
-    release: Release
+    pick: Pick
     action: str  # "install", "upgrade", "keep"
     installed: Version | None
     source: str
-    wheel: Path | None = None
+    path: Path | None = None  # the file, once fetched (or given on the command line)
 
     @property
     def name(self) -> str:
-        return self.release.meta.name
+        return self.pick.name
 
     @property
     def version(self) -> str:
-        return self.release.meta.version
+        return self.pick.version
+
+    @property
+    def dist(self) -> DistFile:
+        return self.pick.dist
 
 
 def installed_version(name: str, target: Path | None = None, search_path: list[str] | None = None) -> Version | None:
@@ -66,35 +73,16 @@ def installed_version(name: str, target: Path | None = None, search_path: list[s
     return None
 
 
-def local_release(path: Path, workdir: Path) -> tuple[Release, Path]:
-    """A ``.pipper`` bundle or a ``.whl`` given on the command line, checked and unpacked."""
-    if path.suffix == ".whl":
-        if not path.is_file():
-            raise PipperError(f"{path}: no such wheel file")
-        wheel = inspect_wheel(path)
-        return Release(meta_for(wheel), ""), path
-    meta, wheel_path = read_bundle(path, workdir)
-    return Release(meta, ""), wheel_path
-
-
 def resolve(
     repo: ReleaseSource | None,
     specs: list[PackageSpec],
+    target: Target,
     *,
     pre: bool = False,
-    local: dict[str, Release] | None = None,
+    allow_sdist: bool = True,
+    local: dict[str, Pick] | None = None,
 ) -> Resolution:
-    extras: dict[str, set[str]] = {s.name: _extras(s) for s in specs}
-    return Resolver(repo, pre=pre, fixed=local).resolve(specs, extras)
-
-
-def _extras(spec: PackageSpec) -> set[str]:
-    from packaging.requirements import InvalidRequirement, Requirement
-
-    try:
-        return set(Requirement(spec.text).extras) if spec.text and ":" not in spec.text else set()
-    except InvalidRequirement:
-        return set()
+    return Resolver(repo, target, pre=pre, allow_sdist=allow_sdist, fixed=local).resolve(specs)
 
 
 def plan(
@@ -103,48 +91,49 @@ def plan(
     source: str,
     upgrade: bool = False,
     target: Path | None = None,
-    local_wheels: dict[str, Path] | None = None,
+    local_files: dict[str, Path] | None = None,
     search_path: list[str] | None = None,
 ) -> list[Step]:
-    local_wheels = local_wheels or {}
+    local_files = local_files or {}
     steps = []
-    for release in resolution.ordered():
-        name = release.project
+    for pick in resolution.ordered():
+        name = pick.project
         installed = installed_version(name, target, search_path)
+        version = Version(pick.version)
         combined = SpecifierSet()
         for constraint in resolution.constraints.get(name, []):
             combined &= constraint.specifier
         satisfied = installed is not None and combined.contains(installed, prereleases=True)
-        if installed is not None and installed == release.version:
+        if installed is not None and installed == version:
             action = "keep"
-        elif installed is not None and satisfied and name not in local_wheels and (not upgrade or installed >= release.version):
+        elif installed is not None and satisfied and name not in local_files and (not upgrade or installed >= version):
             action = "keep"  # as pip -U: never downgrade what already satisfies the request
         elif installed is None:
             action = "install"
         else:
             action = "upgrade"
-        where = str(local_wheels[name]) if name in local_wheels else source
-        steps.append(Step(release, action, installed, where, local_wheels.get(name)))
+        where = str(local_files[name]) if name in local_files else source
+        steps.append(Step(pick, action, installed, where, local_files.get(name)))
     return steps
 
 
 def fetch(
     repo: ReleaseSource | None,
     steps: Iterable[Step],
-    progress: Callable[[Release], Progress | None] | None = None,
+    progress: Callable[[DistFile], Progress | None] | None = None,
     *,
-    counter: Callable[[Release, bool], None] | None = None,
+    counter: Callable[[DistFile, bool], None] | None = None,
 ) -> None:
-    """Make sure every step that needs a wheel has one: cache first, else one GET each, in parallel."""
+    """Make sure every step that needs a file has one: cache first, else one GET each, in parallel."""
     todo: list[Step] = []
     for step in steps:
-        if step.wheel is not None or step.action == "keep":
+        if step.path is not None or step.action == "keep":
             continue
-        cached = cached_wheel(step.release)
+        cached = cached_file(step.dist)
         if counter:
-            counter(step.release, cached is not None)
+            counter(step.dist, cached is not None)
         if cached is not None:
-            step.wheel = cached
+            step.path = cached
         else:
             todo.append(step)
     if not todo:
@@ -153,13 +142,13 @@ def fetch(
         raise PipperError("no repository to download from: pass -b or -r")
 
     def get(step: Step) -> Path:
-        callback = progress(step.release) if progress else None
-        return repo.fetch(step.release, wheel_dir(step.release), progress=callback)
+        callback = progress(step.dist) if progress else None
+        return repo.fetch(step.dist, entry_dir(step.dist), progress=callback)
 
     pool = ThreadPoolExecutor(max_workers=min(WORKERS, len(todo)))
     try:
         for step, path in zip(todo, pool.map(get, todo), strict=True):
-            step.wheel = path
+            step.path = path
     except KeyboardInterrupt:
         # Ctrl-C: stop the transfers in the other threads now instead of waiting for them;
         # each removes its temp file, so nothing partial is left in the cache.
@@ -170,7 +159,7 @@ def fetch(
 
 
 def pip_install(
-    wheels: list[Path],
+    files: list[Path],
     *,
     target: Path | None = None,
     user: bool = False,
@@ -178,14 +167,14 @@ def pip_install(
     extra: Iterable[str] = (),
     python: str = sys.executable,
 ) -> str:
-    """Run one pip process on the private wheels; pip resolves the public dependencies."""
+    """Run one pip process on the private files; pip resolves the public dependencies."""
     command = [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
     if target is not None:
         command += ["--target", str(target)]
     if user:
         command.append("--user")
     command += list(extra)
-    command += [str(w) for w in wheels]
+    command += [str(f) for f in files]
     # With -v pip talks straight to the terminal; otherwise its output is kept for the summary.
     result = subprocess.run(command, capture_output=not verbose, text=True, check=False)
     output = result.stdout or ""
@@ -201,37 +190,59 @@ def download(
     repo: ReleaseSource,
     specs: list[PackageSpec],
     out: Path,
+    target: Target,
     *,
     pre: bool = False,
     deps: bool = True,
     extract: bool = False,
-    progress: Callable[[Release], Progress | None] | None = None,
+    allow_sdist: bool = True,
+    progress: Callable[[DistFile], Progress | None] | None = None,
 ) -> list[str]:
-    """``pipper download``: resolve, fetch (verified, cached) and save bundles -- or wheels and their
-    metadata JSON with ``extract`` -- into ``out``. Returns the paths saved."""
+    """``pipper download``: resolve for ``target``, fetch (verified, cached) and save into ``out``:
+    a bundle per wheel (or, with ``extract``, the wheel and its metadata JSON), sdists as they are.
+    Returns the paths saved."""
     if deps:
-        resolution = resolve(repo, specs, pre=pre)
+        resolution = resolve(repo, specs, target, pre=pre, allow_sdist=allow_sdist)
     else:
-        chosen: dict[str, Release] = {s.name: select(repo, _require(repo, s.name), s, pre=pre) for s in specs}
-        resolution = Resolution(chosen)
-    # An empty search path: nothing counts as installed, every wheel is fetched.
+        picks: dict[str, Pick] = {s.name: select(repo, _require(repo, s.name), s, target, pre=pre, allow_sdist=allow_sdist)
+                 for s in specs if target.evaluate(s.marker)}
+        resolution = Resolution(picks)
+    # An empty search path: nothing counts as installed, every file is fetched.
     steps = plan(resolution, source=str(repo.location), search_path=[])
     fetch(repo, steps, progress)
+    if out.exists() and not out.is_dir():
+        raise PipperError(f"{out} is a file, not a directory: pass -d with a directory to save into")
     out.mkdir(parents=True, exist_ok=True)
-    saved = []
+    saved: list[str] = []
     for step in steps:
-        assert step.wheel is not None
-        if extract:
-            wheel = out / step.release.meta.wheel_name
-            tmp = out / f".pipper-tmp-{wheel.name}"
-            shutil.copyfile(step.wheel, tmp)
-            tmp.replace(wheel)
-            meta_path = out / f"{step.release.project}-{step.version}.json"
-            meta_path.write_text(json.dumps(step.release.meta.to_json(), indent=2, sort_keys=True) + "\n")
-            saved += [str(wheel), str(meta_path)]
-        else:
-            saved.append(str(write_bundle(step.wheel, step.release.meta, out)))
+        assert step.path is not None
+        saved += _save(step, out, extract)
     return saved
+
+
+def _save(step: Step, out: Path, extract: bool) -> list[str]:
+    dist = step.dist
+    if dist.kind == SDIST or extract:
+        target = out / dist.filename
+        tmp = out / f".pipper-tmp-{dist.filename}"
+        assert step.path is not None
+        shutil.copyfile(step.path, tmp)
+        tmp.replace(target)
+        if dist.kind == SDIST:
+            return [str(target)]
+        meta_path = out / f"{dist.project}-{dist.version}.json"
+        meta_path.write_text(json.dumps(bundle_meta(dist, target).to_json(), indent=2, sort_keys=True) + "\n")
+        return [str(target), str(meta_path)]
+    assert step.path is not None
+    return [str(write_bundle(step.path, bundle_meta(dist, step.path), out))]
+
+
+def bundle_meta(dist: DistFile, wheel: Path) -> BundleMeta:
+    """The ``package.meta`` of a bundle holding this (verified) wheel: what ``pipper bundle`` wrote."""
+    built = inspect_wheel(wheel, sha256=dist.sha256).built
+    return BundleMeta(dist.name, dist.version, dist.filename, dist.sha256, dist.size,
+                      requires_dist=list(dist.requires_dist), requires_python=dist.requires_python,
+                      summary=dist.summary, dependencies=list(dist.dependencies), timestamp=built)
 
 
 def _require(repo: ReleaseSource, name: str) -> PackageIndex:
@@ -242,7 +253,7 @@ def _require(repo: ReleaseSource, name: str) -> PackageIndex:
 
 
 @dataclass(frozen=True)
-class Target:
+class Destination:
     """Where ``pipper install`` installs: an interpreter, and how pip is told (as pip's own flags)."""
 
     python: str = sys.executable
@@ -257,66 +268,76 @@ class Target:
 
 
 def split_items(items: list[str]) -> tuple[list[str], list[Path]]:
-    """Specs, and the ``.pipper``/``.whl`` files given among them."""
-    files = [Path(i) for i in items if i.endswith((".pipper", ".whl"))]
-    return [i for i in items if not i.endswith((".pipper", ".whl"))], files
+    """Specs, and the ``.pipper``/``.whl``/sdist files given among them."""
+    suffixes = (".pipper", ".whl", ".tar.gz")
+    files = [Path(i) for i in items if i.endswith(suffixes)]
+    return [i for i in items if not i.endswith(suffixes)], files
 
 
-def local_releases(files: list[Path], workdir: Path) -> tuple[dict[str, Release], dict[str, Path]]:
-    """The bundles and wheels given on the command line, checked and unpacked, by project name."""
-    local: dict[str, Release] = {}
-    wheels: dict[str, Path] = {}
+def local_picks(files: list[Path], workdir: Path) -> tuple[dict[str, Pick], dict[str, Path]]:
+    """The files given on the command line, checked (and unpacked), by project name."""
+    local: dict[str, Pick] = {}
+    paths: dict[str, Path] = {}
     for number, path in enumerate(files):
         directory = workdir / str(number)
         directory.mkdir()
-        release, wheel = local_release(path, directory)
-        local[release.project] = release
-        wheels[release.project] = wheel
-    return local, wheels
+        upload = read_upload(path, directory)
+        local[upload.dist.project] = Pick(Release.of(upload.dist), upload.dist)
+        paths[upload.dist.project] = upload.path
+    return local, paths
 
 
-def needs_repository(names: list[str], local: dict[str, Release]) -> bool:
+def needs_repository(names: list[str], local: dict[str, Pick]) -> bool:
     """Whether a repository must be read: specs were given, or a local file has dependencies."""
-    return bool(names) or any(r.meta.requires_dist or r.meta.dependencies for r in local.values())
+    return bool(names) or any(p.dist.requires_dist or p.dist.dependencies for p in local.values())
 
 
 def plan_install(
     repo: ReleaseSource | None,
     names: list[str],
-    local: dict[str, Release],
-    local_wheels: dict[str, Path],
-    target: Callable[[], Target],
+    local: dict[str, Pick],
+    local_files: dict[str, Path],
+    destination: Callable[[], Destination],
     *,
     pre: bool = False,
     upgrade: bool = False,
-) -> tuple[list[Step], Target]:
-    """Resolve the private closure, then decide, per package, install, upgrade or keep.
+    allow_sdist: bool = True,
+) -> tuple[list[Step], Destination, Resolution]:
+    """Resolve the private closure for this interpreter, then decide, per package, install, upgrade or keep.
 
-    ``target`` is asked for only once the resolution succeeded (under Poetry it may create the
-    project's virtualenv).
+    ``destination`` is asked for only once the resolution succeeded (under Poetry it may create
+    the project's virtualenv).
     """
     from .specs import normalize_name, parse_specs
 
     specs = parse_specs(names)
-    specs += [PackageSpec(normalize_name(name), text=str(local_wheels[name])) for name in local]
-    resolution = resolve(repo, specs, pre=pre, local=local)
-    where = target()
+    specs += [PackageSpec(normalize_name(name), text=str(local_files[name])) for name in local]
+    chosen: list[Destination] = []
+
+    def target() -> Target:
+        chosen.append(destination())
+        python = chosen[0].python
+        return Target.current() if python == sys.executable else Target.of_interpreter(python)
+
+    resolution = Resolver(repo, target, pre=pre, allow_sdist=allow_sdist, fixed=local).resolve(specs)
+    where = chosen[0] if chosen else destination()
     steps = plan(resolution, source=str(repo.location) if repo else "local", upgrade=upgrade,
-                 target=where.directory, local_wheels=local_wheels, search_path=where.search_path)
-    return steps, where
+                 target=where.directory, local_files=local_files, search_path=where.search_path)
+    return steps, where, resolution
 
 
 def run_install(
     repo: ReleaseSource | None,
     steps: list[Step],
-    target: Target,
+    destination: Destination,
     *,
     verbose: bool = False,
-    progress: Callable[[Release], Progress | None] | None = None,
+    progress: Callable[[DistFile], Progress | None] | None = None,
 ) -> str | None:
-    """Fetch the wheels the plan needs and run pip once; pip's output, or None if nothing was to do."""
+    """Fetch the files the plan needs and run pip once; pip's output, or None if nothing was to do."""
     fetch(repo, steps, progress)
-    wheels = [s.wheel for s in steps if s.action != "keep" and s.wheel is not None]
-    if not wheels:
+    paths = [s.path for s in steps if s.action != "keep" and s.path is not None]
+    if not paths:
         return None
-    return pip_install(wheels, target=target.directory, user=target.user, verbose=verbose, python=target.python)
+    return pip_install(paths, target=destination.directory, user=destination.user, verbose=verbose,
+                       python=destination.python)

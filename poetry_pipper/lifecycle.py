@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from packaging.utils import canonicalize_name
 
 from .cas import Doc
-from .errors import NotFound, PipperError
+from .errors import FormatError, NotFound, PipperError
 from .index import DistFile, PackageIndex, Release, RootIndex
 from .keys import index_key, record_key, releases_prefix
 from .publish import discard
@@ -103,6 +103,8 @@ def update_files(
     if index_blob is not None:
         repo.index_doc(project).parse(index_blob.data)
     found = version_records(repo, project, version)
+    if found.bad:  # never change a version whose records cannot all be read
+        raise FormatError(next(iter(found.bad.values())))
     if not found.files:
         raise NotFound(f"{name} {version} is not published in {repo.location}: check `pipper info {name}`")
     changed = False

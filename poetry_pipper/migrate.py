@@ -15,8 +15,9 @@ from packaging.utils import canonicalize_name
 
 from .errors import AlreadyPublished, FormatError, PipperError
 from .legacy import Bundle, find_bundles, read_legacy_bundle
-from .publish import publish_wheel
+from .publish import publish_upload
 from .repository import Repository
+from .uploads import wheel_upload
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def _migrate_one(repo: Repository, bundle: Bundle, version: str) -> Outcome:
         if meta.version != version or meta.project != canonicalize_name(bundle.folder):
             raise FormatError(f"{url} holds {meta.wheel_name}, not {bundle.folder} {version} as its name says; left as it is")
         try:
-            result = publish_wheel(repo, wheel, meta.dependencies)
+            result = publish_upload(repo, wheel_upload(wheel, meta.dependencies, sha256=meta.sha256))
         except AlreadyPublished:
             raise AlreadyPublished(
                 f"{meta.name} {version} is already published in the new layout with a different wheel than"

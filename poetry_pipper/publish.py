@@ -20,27 +20,21 @@ broken sdist or bundle, or a direct URL dependency is refused with the bucket un
 from __future__ import annotations
 
 import datetime
-import hashlib
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from packaging.requirements import InvalidRequirement, Requirement
-
-from .bundle import BUNDLE_SUFFIX, inspect_wheel, read_bundle
 from .cas import UNREAD, Unread
 from .dependencies import dependency_names, private_requires
-from .dists import inspect_sdist
-from .errors import AlreadyPublished, FormatError, PipperError, PreconditionFailed, StorageError
+from .errors import AlreadyPublished, PreconditionFailed, StorageError
 from .index import DistFile, PackageIndex, RootIndex
 from .keys import JSON_TYPE, index_key, record_key
 from .records import read_records, record_refs
 from .repository import Repository
 from .schema import rfc3339
 from .storage.base import Blob, Progress
-
-SUFFIXES = (".whl", ".tar.gz", BUNDLE_SUFFIX)
+from .uploads import Upload, read_upload
 
 
 @dataclass(frozen=True)
@@ -50,70 +44,8 @@ class PublishResult:
     url: str
 
 
-@dataclass(frozen=True)
-class Upload:
-    """A distribution file, checked and described, ready to publish (its upload time is set then)."""
-
-    path: Path
-    dist: DistFile
-    metadata: bytes | None  # the PEP 658 sidecar, when the metadata can be trusted
-
-
 def _now() -> str:
     return rfc3339(datetime.datetime.now(datetime.timezone.utc))
-
-
-def _refuse_url_dependencies(dist: DistFile, origin: str) -> None:
-    for text in dist.requires_dist:
-        try:
-            url = Requirement(text).url
-        except InvalidRequirement:
-            raise FormatError(f"{origin}: Requires-Dist {text!r} is not a PEP 508 requirement; fix the project's metadata") from None
-        if url:
-            raise FormatError(
-                f"{origin}: Requires-Dist {text!r} is a direct URL reference, which a repository must not serve"
-                " (installers would fetch and build whatever that URL holds): depend on a published name instead"
-            )
-
-
-def read_upload(path: Path, workdir: Path) -> Upload:
-    """Check a ``.whl``, an sdist (``.tar.gz``) or a ``.pipper`` bundle (extracted into ``workdir``)."""
-    if not path.is_file():
-        raise PipperError(f"{path}: no such file")
-    if path.name.endswith(".tar.gz"):
-        sdist = inspect_sdist(path)
-        digest = hashlib.sha256(sdist.metadata).hexdigest() if sdist.metadata_trusted else None
-        dist = DistFile(sdist.name, sdist.version, path.name, sdist.sha256, sdist.size,
-                        requires_python=sdist.requires_python, requires_dist=tuple(sdist.requires_dist),
-                        metadata_sha256=digest, summary=sdist.summary)
-        upload = Upload(path, dist, sdist.metadata if sdist.metadata_trusted else None)
-    elif path.suffix in (".whl", BUNDLE_SUFFIX):
-        dependencies: list[str] = []
-        wheel_path, sha256 = path, None
-        if path.suffix == BUNDLE_SUFFIX:  # its reader verifies the wheel's sha256: not hashed again
-            meta, wheel_path = read_bundle(path, workdir)
-            dependencies, sha256 = meta.dependencies, meta.sha256
-        wheel = inspect_wheel(wheel_path, sha256=sha256)
-        dist = DistFile(wheel.name, wheel.version, wheel_path.name, wheel.sha256, wheel.size,
-                        requires_python=wheel.requires_python, requires_dist=tuple(wheel.requires_dist),
-                        metadata_sha256=hashlib.sha256(wheel.metadata).hexdigest(), summary=wheel.summary,
-                        dependencies=tuple(dependencies))
-        upload = Upload(wheel_path, dist, wheel.metadata)
-    else:
-        raise PipperError(f"{path}: not a distribution: publish a .whl, an sdist (.tar.gz) or a .pipper bundle")
-    _refuse_url_dependencies(upload.dist, path.name)
-    return upload
-
-
-def distributions(directory: Path) -> list[Path]:
-    """The distributions in a directory (``twine upload dist/*``), sorted; an error if there are none."""
-    found = sorted(p for p in directory.iterdir() if p.is_file() and p.name.endswith(SUFFIXES))
-    if not found:
-        raise PipperError(
-            f"no distributions in {directory}: expected .whl, .tar.gz or .pipper files (build them first,"
-            " e.g. `pipper bundle` or `poetry build`), or pass a file"
-        )
-    return found
 
 
 def publish_paths(
@@ -224,7 +156,7 @@ def discard(repo: Repository, dist: DistFile) -> None:
             pass
 
 
-def commit_index(repo: Repository, dist: DistFile, *, first: Blob | None | Unread = UNREAD) -> PackageIndex:
+def commit_index(repo: Repository, dist: DistFile, *, first: Blob | Unread | None = UNREAD) -> PackageIndex:
     """Merge a committed file (and any record the index lacks) into its package's index."""
     name = dist.project
     first_release = False

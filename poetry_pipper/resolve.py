@@ -1,10 +1,12 @@
-"""Private dependency resolution: which private releases to install.
+"""Private dependency resolution: which private releases to install, and which file of each.
 
-The private closure of a request is every name in the chosen releases' ``Requires-Dist``
-(markers evaluated for the target interpreter) and their bundle ``dependencies`` list that
-exists in the repository, followed recursively. For each private name the newest version
-satisfying *all* current constraints is picked; picks are revised until they agree.
-Cycles are fine. Public names are left to pip.
+The private closure of a request is every name in the chosen files' ``Requires-Dist`` and their
+pipper 0.x ``dependencies`` list that exists in the repository, followed recursively; markers and
+extras are evaluated for the target environment (:class:`~poetry_pipper.targets.Target`: this
+interpreter, or another machine for ``download``/``authorize``). For each private name the newest
+version satisfying *all* current constraints *and having a file that fits the target* (tags,
+Requires-Python; an sdist only when no wheel fits and sdists are allowed) is picked; picks are
+revised until they agree. Cycles are fine. Public names are left to pip.
 
 Cost: one index GET per distinct name probed (in parallel per wave); the answer for a
 public name is a single 404 (plus, once per run for all of them, one LIST of the root looking
@@ -13,22 +15,23 @@ for pipper 0.x folders: see legacy.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from packaging.markers import default_environment
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from .errors import NotFound, PipperError
-from .index import PackageIndex, Release
+from .index import DistFile, PackageIndex, Release
 from .sources import ReleaseSource
 from .specs import PackageSpec, SpecError, parse_spec
+from .targets import NoCompatibleFile, Target, choose
 
 MAX_ROUNDS = 200
+MAX_TRIED = 50  # versions looked at for a file that fits, per name
 
 
 class ResolutionError(PipperError):
@@ -38,46 +41,73 @@ class ResolutionError(PipperError):
 @dataclass(frozen=True)
 class Constraint:
     specifier: SpecifierSet
-    origin: str  # "requested" or "<name> <version>"
+    origin: str  # "requested" or "required by <name> <version>"
     text: str
+    extras: frozenset[str] = frozenset()
 
     def describe(self) -> str:
         return f"'{self.text}' ({self.origin})"
 
 
+@dataclass(frozen=True)
+class Pick:
+    """A chosen release and the file of it to install."""
+
+    release: Release
+    dist: DistFile
+
+    @property
+    def name(self) -> str:
+        return self.dist.name
+
+    @property
+    def version(self) -> str:
+        return self.dist.version
+
+    @property
+    def project(self) -> str:
+        return self.dist.project
+
+
 @dataclass
 class Resolution:
-    """The chosen private releases, and which names turned out to be public."""
+    """The chosen private releases, which names turned out to be public, and requests left out by markers."""
 
-    releases: dict[str, Release] = field(default_factory=dict)
+    picks: dict[str, Pick] = field(default_factory=dict)
     public: set[str] = field(default_factory=set)
     constraints: dict[str, list[Constraint]] = field(default_factory=dict)
+    #: requested specs whose environment marker is false on the target (as pip's "Ignoring ...")
+    ignored: list[str] = field(default_factory=list)
 
-    def ordered(self) -> list[Release]:
-        return [self.releases[name] for name in sorted(self.releases)]
+    def ordered(self) -> list[Pick]:
+        return [self.picks[name] for name in sorted(self.picks)]
 
 
-def release_requirements(release: Release, extras: Iterable[str] = ()) -> list[tuple[str, SpecifierSet, str]]:
-    """(name, specifier, text) for every dependency of a release that applies here."""
-    env: dict[str, str] = {k: str(v) for k, v in default_environment().items()}
-    wanted = ["", *sorted(extras)]
-    found: list[tuple[str, SpecifierSet, str]] = []
-    for text in release.meta.requires_dist:
+def requirements(dist: DistFile, target: Target, extras: Iterable[str] = ()) -> list[tuple[str, Constraint]]:
+    """Every dependency of a file that applies on the target, wanted with ``extras``.
+
+    Requires-Dist entries that are not PEP 508, and direct URL references, are never followed:
+    a repository must not send an installer to an arbitrary URL (they are refused at publish).
+    """
+    origin = f"required by {dist.name} {dist.version}"
+    found: list[tuple[str, Constraint]] = []
+    for text in dist.requires_dist:
         try:
             req = Requirement(text)
         except InvalidRequirement:
             continue
-        if req.marker is not None and not any(req.marker.evaluate({**env, "extra": e}) for e in wanted):
+        if req.url or not target.evaluate(req.marker, extras):
             continue
-        found.append((canonicalize_name(req.name), req.specifier, text))
-    for text in release.meta.dependencies:
+        found.append((canonicalize_name(req.name), Constraint(req.specifier, origin, text, frozenset(req.extras))))
+    for text in dist.dependencies:
         if "://" in text:
             continue  # 0.x presigned-URL dependencies are not resolvable names
         try:
             spec = parse_spec(text)
         except SpecError:
             continue
-        found.append((spec.name, spec.specifier, text))
+        if target.evaluate(spec.marker, extras):
+            found.append((spec.name, Constraint(spec.specifier, origin, text, spec.extras)))
     return found
 
 
@@ -86,65 +116,52 @@ def _is_exact(specifier: SpecifierSet) -> bool:
     return len(specs) == 1 and specs[0].operator in ("==", "===") and "*" not in specs[0].version
 
 
-def select(source: ReleaseSource, index: PackageIndex, spec: PackageSpec, *, pre: bool = False) -> Release:
-    """The newest release the spec allows; yanked releases only when pinned exactly (PEP 592)."""
-    allowed = index.versions(include_yanked=spec.is_exact_pin())
-    chosen = spec.select(allowed, pre=pre)
-    if chosen is None:
-        available = ", ".join(str(v) for v in index.versions(include_yanked=False)[-8:]) or "none"
-        hint = " (pre-releases need --pre)" if any(v.is_prerelease for v in allowed) and not pre else ""
-        raise NotFound(
-            f"no version of {index.display_name} matches {spec.text or spec}{hint}; available: {available}"
-        )
-    return _complete(source, index, str(chosen))
+def select(
+    source: ReleaseSource, index: PackageIndex, spec: PackageSpec, target: Target, *, pre: bool = False,
+    allow_sdist: bool = True,
+) -> Pick:
+    """The newest release the spec allows with a file for the target; yanked ones only when pinned exactly."""
+    constraint = Constraint(spec.specifier, "requested", spec.text or str(spec))
+    return _Chooser(source, target, pre, allow_sdist).choose(index, [constraint], spec.is_exact_pin())
 
 
-def _complete(source: ReleaseSource, index: PackageIndex, version: str) -> Release:
-    release = source.release(index, version)
-    assert release is not None  # the version came from the index
-    return release
+class _Chooser:
+    """Picks a version and a file of one package for a target."""
 
-
-class Resolver:
-    def __init__(
-        self,
-        source: ReleaseSource | None,
-        *,
-        pre: bool = False,
-        workers: int = 8,
-        fixed: dict[str, Release] | None = None,
-    ) -> None:
+    def __init__(self, source: ReleaseSource | None, target: Target | Callable[[], Target], pre: bool,
+                 allow_sdist: bool) -> None:
         self.source = source
-        self.where = str(source.location) if source is not None else "the repository (none given: pass -b or -r)"
+        self._target = target
         self.pre = pre
-        self.workers = workers
-        self.indexes: dict[str, PackageIndex | None] = {}
-        self.fixed = dict(fixed or {})  # local bundles/wheels given on the command line
+        self.allow_sdist = allow_sdist
 
-    def _probe(self, names: Iterable[str]) -> None:
-        todo = sorted({n for n in names if n not in self.indexes and n not in self.fixed})
-        if not todo:
-            return
-        source = self.source
-        if source is None:
-            self.indexes.update(dict.fromkeys(todo))
-            return
-        with ThreadPoolExecutor(max_workers=min(self.workers, len(todo))) as pool:
-            for name, index in zip(todo, pool.map(source.package_index, todo), strict=True):
-                self.indexes[name] = index
+    @property
+    def target(self) -> Target:
+        """The target, asked for only when a file is first chosen (under Poetry it may create a venv)."""
+        if not isinstance(self._target, Target):
+            self._target = self._target()
+        return self._target
 
-    def _choose(self, name: str, constraints: list[Constraint], exact: bool) -> Release:
-        index = self.indexes[name]
-        assert index is not None
+    def choose(self, index: PackageIndex, constraints: list[Constraint], exact: bool) -> Pick:
         combined = SpecifierSet()
         for c in constraints:
             combined &= c.specifier
         pre = self.pre or bool(combined.prereleases)
         candidates = index.versions(include_yanked=exact)
-        chosen = max(combined.filter(candidates, prereleases=pre), default=None)
-        if chosen is not None:
+        matching = sorted(combined.filter(candidates, prereleases=pre), reverse=True)
+        misfit: NoCompatibleFile | None = None
+        for version in matching[:MAX_TRIED]:
             assert self.source is not None  # an index came from it
-            return _complete(self.source, index, str(chosen))
+            release = self.source.release(index, str(version))
+            assert release is not None  # the version came from the index
+            try:
+                return Pick(release, choose(release.ordered(), self.target, allow_sdist=self.allow_sdist))
+            except NoCompatibleFile as exc:
+                misfit = misfit or exc  # the newest matching version's reasons are the useful ones
+        if misfit is not None:
+            tried = ", ".join(str(v) for v in matching[:MAX_TRIED][:5])
+            raise NoCompatibleFile(f"no version of {index.display_name} has a file for {self.target.label}"
+                                   f" (looked at {tried}); newest: {misfit}")
         self._explain_conflict(index, constraints, candidates, pre)
         raise AssertionError("unreachable")
 
@@ -163,44 +180,87 @@ class Resolver:
         available = ", ".join(str(v) for v in index.versions(include_yanked=False)[-8:]) or "none"
         hint = " (pre-releases need --pre)" if any(v.is_prerelease for v in candidates) and not pre else ""
         what = only.describe() if only else "the request"
-        raise ResolutionError(f"no version of {index.display_name} matches {what}{hint}; available: {available}")
+        raise NotFound(f"no version of {index.display_name} matches {what}{hint}; available: {available}")
 
-    def resolve(self, specs: list[PackageSpec], extras: dict[str, set[str]] | None = None) -> Resolution:
-        extras = extras or {}
+
+class Resolver:
+    def __init__(
+        self,
+        source: ReleaseSource | None,
+        target: Target | Callable[[], Target],
+        *,
+        pre: bool = False,
+        allow_sdist: bool = True,
+        workers: int = 8,
+        fixed: dict[str, Pick] | None = None,
+    ) -> None:
+        self.source = source
+        self.where = str(source.location) if source is not None else "the repository (none given: pass -b or -r)"
+        self.chooser = _Chooser(source, target, pre, allow_sdist)
+        self.workers = workers
+        self.indexes: dict[str, PackageIndex | None] = {}
+        self.fixed = dict(fixed or {})  # local bundles/wheels given on the command line
+
+    def _probe(self, names: Iterable[str]) -> None:
+        todo = sorted({n for n in names if n not in self.indexes and n not in self.fixed})
+        if not todo:
+            return
+        source = self.source
+        if source is None:
+            self.indexes.update(dict.fromkeys(todo))
+            return
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(todo))) as pool:
+            for name, index in zip(todo, pool.map(source.package_index, todo), strict=True):
+                self.indexes[name] = index
+
+    @property
+    def target(self) -> Target:
+        return self.chooser.target
+
+    def resolve(self, specs: list[PackageSpec]) -> Resolution:
+        ignored = [s for s in specs if s.marker is not None and not self.target.evaluate(s.marker)]
+        specs = [s for s in specs if s not in ignored]
         roots: dict[str, list[Constraint]] = {}
         for spec in specs:
-            roots.setdefault(spec.name, []).append(Constraint(spec.specifier, "requested", spec.text or str(spec)))
-        exact = {spec.name for spec in specs if spec.is_exact_pin()}
+            roots.setdefault(spec.name, []).append(
+                Constraint(spec.specifier, "requested", spec.text or str(spec), spec.extras))
+        exact: set[str] = {spec.name for spec in specs if spec.is_exact_pin()}
         self._probe(roots)
         for name in roots:
             if name not in self.fixed and self.indexes.get(name) is None:
-                raise PipperError(f"package {name!r} not found in {self.where}: check the name, or publish it first")
+                raise NotFound(f"package {name!r} not found in {self.where}: check the name, or publish it first")
 
-        picks: dict[str, Release] = dict(self.fixed)
+        picks: dict[str, Pick] = dict(self.fixed)
         for _round in range(MAX_ROUNDS):
-            constraints: dict[str, list[Constraint]] = {n: list(c) for n, c in roots.items()}
-            for release in picks.values():
-                for dep, specifier, text in release_requirements(release, extras.get(release.project, ())):
-                    constraints.setdefault(dep, []).append(
-                        Constraint(specifier, f"required by {release.meta.name} {release.meta.version}", text)
-                    )
+            constraints = self._constraints(roots, picks)
             self._probe(constraints)
-            new: dict[str, Release] = {}
-            for name, cons in constraints.items():
-                if name in self.fixed:
-                    release = self.fixed[name]
-                    for c in cons:
-                        if not c.specifier.contains(release.version, prereleases=True):
-                            raise ResolutionError(
-                                f"{release.meta.wheel_name} (given on the command line) does not satisfy {c.describe()}"
-                            )
-                    new[name] = release
-                elif self.indexes.get(name) is not None:
-                    # PEP 592: a yanked version only for an exact pin, requested or required.
-                    pinned = name in exact or any(_is_exact(c.specifier) for c in cons)
-                    new[name] = self._choose(name, cons, pinned)
-            if {n: r.version for n, r in new.items()} == {n: r.version for n, r in picks.items()}:
+            new = self._pick(constraints, exact)
+            if {n: p.dist for n, p in new.items()} == {n: p.dist for n, p in picks.items()}:
                 public = {n for n in constraints if n not in new}
-                return Resolution(new, public, constraints)
+                return Resolution(new, public, constraints, [s.text or str(s) for s in ignored])
             picks = new
         raise ResolutionError("private dependency resolution did not settle; pin the packages involved")
+
+    def _constraints(self, roots: dict[str, list[Constraint]], picks: dict[str, Pick]) -> dict[str, list[Constraint]]:
+        constraints: dict[str, list[Constraint]] = {n: list(c) for n, c in roots.items()}
+        for name, pick in picks.items():
+            extras = {e for c in constraints.get(name, ()) for e in c.extras}
+            for dep, constraint in requirements(pick.dist, self.target, extras):
+                constraints.setdefault(dep, []).append(constraint)
+        return constraints
+
+    def _pick(self, constraints: dict[str, list[Constraint]], exact: set[str]) -> dict[str, Pick]:
+        new: dict[str, Pick] = {}
+        for name, cons in constraints.items():
+            if name in self.fixed:
+                pick = self.fixed[name]
+                for c in cons:
+                    if not c.specifier.contains(Version(pick.version), prereleases=True):
+                        raise ResolutionError(
+                            f"{pick.dist.filename} (given on the command line) does not satisfy {c.describe()}")
+                new[name] = pick
+            elif (index := self.indexes.get(name)) is not None:
+                # PEP 592: a yanked version only for an exact pin, requested or required.
+                pinned = name in exact or any(_is_exact(c.specifier) for c in cons)
+                new[name] = self.chooser.choose(index, cons, pinned)
+        return new

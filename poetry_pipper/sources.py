@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from .index import PackageIndex, Release
+    from .index import DistFile, PackageIndex, Release
     from .storage.base import Progress
 
 
@@ -27,8 +27,8 @@ class ReleaseSource(Protocol):
     def release(self, index: PackageIndex, version: str) -> Release | None:
         """One version, complete: may read more (a pipper 0.x release reads its bundle)."""
 
-    def fetch(self, release: Release, dest_dir: Path, *, progress: Progress | None = None) -> Path:
-        """The release's wheel in ``dest_dir``, verified by sha256 before it gets its name."""
+    def fetch(self, dist: DistFile, dest_dir: Path, *, progress: Progress | None = None) -> Path:
+        """One file of a release in ``dest_dir``, verified by sha256 before it gets its name."""
 
     def cancel(self) -> None:
         """Stop every transfer in progress at its next chunk (Ctrl-C in another thread)."""

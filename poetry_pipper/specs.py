@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
@@ -50,6 +51,9 @@ class PackageSpec:
     name: NormalizedName
     specifier: SpecifierSet = field(default_factory=SpecifierSet)
     text: str = ""
+    #: PEP 508 extras (``foo[bar]``) and environment marker (``foo; os_name == "nt"``), if given.
+    extras: frozenset[str] = frozenset()
+    marker: Marker | None = None
 
     def allows_prereleases(self, pre: bool = False) -> bool:
         """Pre-releases are considered with ``--pre`` or when the spec names one (``==1.0rc1``)."""
@@ -112,7 +116,7 @@ def parse_spec(text: str) -> PackageSpec:
         raise SpecError(f"invalid package spec {text!r}: {reason}") from None
     if req.url:
         raise SpecError(f"invalid package spec {text!r}: URL requirements are not package specs")
-    return PackageSpec(normalize_name(req.name), req.specifier, raw)
+    return PackageSpec(normalize_name(req.name), req.specifier, raw, frozenset(req.extras), req.marker)
 
 
 def parse_specs(texts: Iterable[str]) -> list[PackageSpec]:

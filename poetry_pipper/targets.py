@@ -160,6 +160,34 @@ class Target:
             label += f" (ABI {', '.join(abi_list)})"
         return cls(full, tags, MappingProxyType(environment), label)
 
+    @classmethod
+    def of_interpreter(cls, python: str) -> Target:
+        """Another interpreter on this machine (a project's virtualenv): its own tags and markers.
+
+        It runs that interpreter once with this process's ``packaging`` on its path (pure Python, so
+        any Python 3 can import it), as pip would compute them inside it.
+        """
+        import json
+        import os
+        import subprocess
+
+        import packaging
+
+        probe = ("import json, sys, platform; from packaging import tags, markers;"
+                 "print(json.dumps({'tags': [str(t) for t in tags.sys_tags()],"
+                 " 'env': {k: str(v) for k, v in markers.default_environment().items()},"
+                 " 'version': '.'.join(map(str, sys.version_info[:3])), 'impl': platform.python_implementation()}))")
+        env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(packaging.__file__))}
+        try:
+            done = subprocess.run([python, "-c", probe], capture_output=True, text=True, env=env, timeout=60, check=True)
+            data = json.loads(done.stdout)
+            tags = tuple(t for text in data["tags"] for t in _tags.parse_tag(text))
+        except (OSError, ValueError, KeyError, TypeError, subprocess.SubprocessError) as exc:
+            raise TargetError(f"cannot ask {python} which wheels it accepts ({_first_line(exc)}): check that it runs") from None
+        where = tags[0].platform if tags else "?"
+        return cls(str(data["version"]), tags, MappingProxyType({str(k): str(v) for k, v in data["env"].items()}),
+                   f"{data['impl']} {data['version']} on {where}")
+
     @cached_property
     def ranks(self) -> Mapping[Tag, int]:
         """Each compatible tag's position in :attr:`tags` (lower is more specific)."""

@@ -12,18 +12,18 @@ import re
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from .dependencies import private_requires
 from .download import sha256_file
 from .errors import FormatError, NewerFormatError, NotFound
-from .dependencies import private_requires
 from .index import DistFile, PackageIndex, RootIndex
 from .keys import ROOT_INDEX, SIMPLE_ROOT, index_key, simple_key
-from .records import Records, read_records, record_refs
 from .legacy import is_0x_bundle
 from .pages import render_simple_page, render_simple_root
+from .records import Records, read_records, record_refs
 from .repository import Repository
 from .storage.base import Blob
 

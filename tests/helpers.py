@@ -268,3 +268,10 @@ class LoopbackServer:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def only_file(release):  # type: ignore[no-untyped-def]
+    """The one file of a release that has exactly one (a wheel published alone)."""
+    assert release is not None
+    (dist,) = release.files.values()
+    return dist

@@ -103,19 +103,18 @@ def test_local_repository_is_refused(local_repo: Repo, tmp_path: Path) -> None:
 @pytest.mark.parametrize("region", ["us-east-1", "eu-west-1"])
 def test_virtual_hosted_style_for_real_aws(region: str) -> None:
     from poetry_pipper.authorize import sign
-    from poetry_pipper.bundle import BundleMeta
     from poetry_pipper.credentials import Credentials
-    from poetry_pipper.index import Release
+    from poetry_pipper.index import DistFile, Release
     from poetry_pipper.location import Location
     from poetry_pipper.repository import Repository
-    from poetry_pipper.resolve import Resolution
+    from poetry_pipper.resolve import Pick, Resolution
     from poetry_pipper.storage.s3 import S3Storage
 
     bucket = "pipper-authorize-test"
     storage = S3Storage(Location(bucket=bucket, prefix="team", region=region),
                         Credentials("AKIAEXAMPLEKEY000001", "not-a-real-secret"))
-    meta = BundleMeta("Foo", "1.0.0", "foo-1.0.0-py3-none-any.whl", "a" * 64, 10)
-    doc = sign(Repository(storage), Resolution({"foo": Release(meta, "")}), 900, requested=["foo"])
+    dist = DistFile("Foo", "1.0.0", "foo-1.0.0-py3-none-any.whl", "a" * 64, 10)
+    doc = sign(Repository(storage), Resolution({"foo": Pick(Release.of(dist), dist)}), 900, requested=["foo"])
     (entry,) = doc.packages
     parts = urlsplit(entry.url)
     assert parts.scheme == "https"
@@ -250,7 +249,7 @@ def test_preauthorized_file_installs_and_downloads_without_credentials(
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".pipper-tmp-")]
     data = json.loads(path.read_text())
-    assert data["format"] == "pipper-preauthorized" and data["format_version"] == 1
+    assert data["format"] == "pipper-preauthorized" and data["format_version"] == 2
     assert data["created"].endswith("Z") and data["expires"].endswith("Z")
     assert data["requested"] == [f"{tag}-top"] and data["repository"] == published.repo.url
     assert {(p["name"], p["version"]) for p in data["packages"]} == {

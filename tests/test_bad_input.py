@@ -75,6 +75,16 @@ class Ctx:
     def index(self) -> dict:  # type: ignore[type-arg]
         return json.loads(self.storage.get("packages/present/index.json").data)  # type: ignore[no-any-return]
 
+    def file_key(self, version: str = "1.0.0") -> str:
+        """The stored key of the (only) file of a version."""
+        (entry,) = self.index()["releases"][version]["files"].values()
+        return f"packages/present/files/{entry['sha256']}/{entry['filename']}"
+
+
+def only_entry(release: dict) -> dict:  # type: ignore[type-arg]
+    (entry,) = release["files"].values()
+    return entry  # type: ignore[no-any-return]
+
 
 def publish(path: str) -> Run:
     return Run(["publish", path])
@@ -173,7 +183,7 @@ def publish_onto(data: bytes) -> Callable[[Ctx], Run]:
 
 
 def foreign_record(ctx: Ctx) -> Run:
-    ctx.put("packages/present/releases/1.0.0.json", json.dumps({"hello": "world"}).encode())
+    ctx.put("packages/present/releases/1.0.0/present-1.0.0-py3-none-any.whl.json", json.dumps({"hello": "world"}).encode())
     return Run(["yank", "present:1.0.0"])
 
 
@@ -184,12 +194,12 @@ def foreign_objects(ctx: Ctx) -> Run:
 
 
 def corrupt_stored_wheel(ctx: Ctx) -> Run:
-    ctx.put(ctx.index()["releases"]["1.0.0"]["file"], b"PK not the wheel")
+    ctx.put(ctx.file_key(), b"PK not the wheel")
     return Run(["download", "present", "-d", str(ctx.tmp / "dl")])
 
 
 def missing_stored_wheel(ctx: Ctx) -> Run:
-    ctx.storage.delete(ctx.index()["releases"]["1.0.0"]["file"])
+    ctx.storage.delete(ctx.file_key())
     return Run(["download", "present", "-d", str(ctx.tmp / "dl")])
 
 
@@ -288,22 +298,22 @@ CASES: list[tuple[str, Callable[[Ctx], Run], str]] = [
     ("wheel-not-a-zip", lambda c: whl(c, "present-2.0.0-py3-none-any.whl", b"nope"), "not a readable wheel"),
     ("wheel-bad-file-name", lambda c: whl(c, "notawheel.whl", b"nope"), "is not a valid wheel file name"),
     ("publish-missing-file", simple("publish", "/nonexistent/present-2.0.0.pipper"), "no such file or directory"),
-    ("publish-empty-dir", empty_dir, "no .pipper bundle"),
+    ("publish-empty-dir", empty_dir, "no distributions in"),
     ("install-corrupt-bundle", lambda c: Run(["install", c.file("y.pipper", b"garbage"), "--dry-run"]), "not a .pipper bundle"),
     ("publish-different-content", different_content, "already published with different content"),
     # the bucket's contents
     ("index-not-json", broken_index(b"{not json"), "not valid JSON"),
     ("index-newer-format", broken_index(b'{"format": 99, "name": "present", "releases": {}}'), "upgrade poetry-pipper"),
     ("index-not-object", broken_index(b"[1, 2]"), "is not a JSON object"),
-    ("index-foreign-json", broken_index(b'{"hello": "world"}'), "not a pipper index"),
-    ("index-no-releases", broken_index(b'{"format": 1, "name": "present"}'), "missing 'name' or 'releases'"),
+    ("index-foreign-json", broken_index(b'{"hello": "world"}'), "not a pipper document"),
+    ("index-no-releases", broken_index(b'{"format": 1, "name": "present"}'), "'releases' is missing"),
     ("index-bad-version-key", index_entry(lambda r: r.update({"not-a-version": r["1.0.0"]})), "is not a PEP 440 version"),
-    ("index-short-sha256", index_entry(lambda r: r["1.0.0"].update(sha256="abc")), "has no valid sha256"),
+    ("index-short-sha256", index_entry(lambda r: only_entry(r["1.0.0"]).update(sha256="abc")), "is not a sha256"),
     ("index-not-json-verify", broken_index(b"{not json", ["verify"]), "pipper reindex"),
     ("publish-onto-bad-index", publish_onto(b"{not json"), "not valid JSON"),
-    ("publish-onto-newer-index", publish_onto(b'{"format": 2, "name": "present", "releases": {}}'), "upgrade poetry-pipper"),
+    ("publish-onto-newer-index", publish_onto(b'{"format": 3, "name": "present", "releases": {}}'), "upgrade poetry-pipper"),
     ("root-newer-format", newer_root, "upgrade poetry-pipper"),
-    ("record-foreign-json", foreign_record, "not a pipper index"),
+    ("record-foreign-json", foreign_record, "not a pipper document"),
     ("foreign-objects", foreign_objects, "2 problems"),
     ("stored-wheel-corrupt", corrupt_stored_wheel, "hash mismatch"),
     ("stored-wheel-missing", missing_stored_wheel, "does not exist"),

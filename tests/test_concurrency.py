@@ -17,7 +17,7 @@ from pathlib import Path
 from poetry_pipper.bundle import make_bundle, read_bundle
 
 from .conftest import Repo
-from .helpers import ROOT, Result, make_wheel
+from .helpers import ROOT, Result, make_wheel, only_file
 
 WORKERS = 8
 
@@ -97,7 +97,7 @@ def test_eight_processes_publish_forty_versions_while_reindex_runs(s3_repo: Repo
     index = s3_repo.open().require_index("crowd")
     assert sorted(index.releases, key=lambda v: int(v.rsplit(".", 1)[1])) == versions
     for bundle, version in zip(made, versions, strict=True):
-        assert index.releases[version].meta.sha256 == sha256_of(bundle, tmp_path)
+        assert only_file(index.releases[version]).sha256 == sha256_of(bundle, tmp_path)
     assert "no drift" in s3_repo.cli("verify", "-b", s3_repo.url).assert_ok().stdout
     page = s3_repo.open().storage.get("simple/crowd/index.html")
     assert page is not None and page.data.count(b"<a ") == 40
@@ -123,7 +123,7 @@ def test_eight_processes_race_for_one_version(s3_repo: Repo, tmp_path: Path) -> 
     winner_sha = sha256_of(Path(winners[0]["bundle"]), tmp_path)
     repo = s3_repo.open()
     release = repo.require_index("race").releases["1.0.0"]
-    assert release.meta.sha256 == winner_sha
+    assert only_file(release).sha256 == winner_sha
     assert {k.split("/")[3] for k in repo.storage.list("packages/race/files/")} == {winner_sha}
     out = tmp_path / "dl"
     s3_repo.cli("download", "race:1.0.0", "-b", s3_repo.url, "-d", str(out)).assert_ok()
@@ -162,7 +162,7 @@ def test_server_that_ignores_conditional_writes(s3_repo: Repo, tmp_path: Path, f
     assert sorted(repo.require_index("lax").releases) == sorted(versions)
     record = repo.require_index("laxrace").releases["1.0.0"]
     succeeded = {sha256_of(Path(r["bundle"]), tmp_path) for r in raced if r["code"] == 0}
-    assert succeeded and record.meta.sha256 in succeeded
+    assert succeeded and only_file(record).sha256 in succeeded
     print(f"same-version race without conditions: {len(succeeded)} of {WORKERS} publishers were told they won")
     after = json.loads(s3_repo.cli("verify", "-b", s3_repo.url, "--json").stdout)
     assert {p["kind"] for p in after["problems"]} <= {"orphan-file"}

@@ -23,7 +23,7 @@ from poetry_pipper.publish import publish_file
 
 from .conftest import PublicIndex, Repo, Venv, pip_env
 from .faultproxy import KINDS
-from .helpers import Result, make_wheel, run_cli
+from .helpers import Result, make_wheel, only_file, run_cli
 
 RATE = 0.25
 SEED = 20261122
@@ -48,8 +48,9 @@ def visible_state_is_whole(repo: Repo) -> None:
     if blob is None:
         return
     for version, release in PackageIndex.from_bytes(blob.data, "index").releases.items():
-        assert r.storage.exists(release.key), f"{version} is indexed but its wheel is missing"
-        assert r.storage.get(f"packages/shaky/releases/{version}.json") is not None
+        for dist in release.files.values():
+            assert r.storage.exists(dist.key), f"{version} is indexed but its wheel is missing"
+            assert r.storage.get(f"packages/shaky/releases/{version}/{dist.filename}.json") is not None
 
 
 def test_publish_download_install_through_faults(s3_repo: Repo, fault_proxy, venv: Venv,  # type: ignore[no-untyped-def]
@@ -101,7 +102,7 @@ def test_publish_download_install_through_faults(s3_repo: Repo, fault_proxy, ven
     repo = s3_repo.open()
     index = repo.require_index("shaky")
     assert sorted(index.releases) == sorted(versions)
-    assert all(index.releases[v].meta.sha256 == shas[v] for v in versions)
+    assert all(only_file(index.releases[v]).sha256 == shas[v] for v in versions)
     report = json.loads(s3_repo.cli("verify", "-b", s3_repo.url, "--json").stdout)
     assert report["ok"], report["problems"]
     assert report["versions"] == len(versions) + 1

@@ -10,7 +10,7 @@ import pytest
 from poetry_pipper.bundle import make_bundle
 
 from .conftest import PublicIndex, Repo, Venv, pip_env
-from .helpers import Result, make_wheel, run_cli
+from .helpers import Result, make_wheel, only_file, run_cli
 
 
 def publish(repo: Repo, tmp_path: Path, name: str, version: str, **kwargs) -> Path:  # type: ignore[no-untyped-def]
@@ -188,7 +188,7 @@ def test_hash_mismatch_installs_nothing(s3_repo: Repo, venv: Venv, public_index:
     publish(s3_repo, tmp_path, "tampered", "1.0.0")
     repo = s3_repo.open()
     release = repo.require_index("tampered").get("1.0.0")
-    repo.storage.put(release.key, make_wheel(tmp_path / "evil", "tampered", "1.0.0", body="EVIL = 1\n").read_bytes())
+    repo.storage.put(only_file(release).key, make_wheel(tmp_path / "evil", "tampered", "1.0.0", body="EVIL = 1\n").read_bytes())
     line = install(venv, s3_repo, public_index, "tampered").assert_one_line_error()
     assert "hash mismatch" in line
     assert not venv.has("tampered")

@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-from poetry_pipper.bundle import make_bundle, safe_version, sha256_file
+from poetry_pipper.bundle import make_bundle, safe_version
+from poetry_pipper.download import sha256_file
 from poetry_pipper.index import LEGACY_LAYOUT
 from poetry_pipper.legacy import decode_safe_version
 
 from .conftest import Repo
-from .helpers import make_wheel
+from .helpers import make_wheel, only_file
 
 
 def semver_key(semver: str) -> str:
@@ -100,13 +101,13 @@ def test_fallback_costs_nothing_for_new_packages_and_one_get_per_0x_bundle(s3_re
     assert index is not None and index.layout == LEGACY_LAYOUT and index.display_name == "Acme_Report"
     assert [str(v) for v in index.versions()] == ["1.0.0", "1.1.0rc1"]
     assert requests() == {"GET 404": 1, "LIST": 1}  # plus its folder
-    assert not index.releases["1.0.0"].meta.sha256  # listing reads no bundle: a stub
+    assert not index.releases["1.0.0"].files  # listing reads no bundle: a stub
     release = repo.release(index, "1.0.0")
-    assert release is not None and release.bundle_key and release.meta.sha256
-    assert release.meta.sha256 == sha256_file(wheel) and release.meta.wheel_name == wheel.name
+    assert release is not None and release.bundle_key and only_file(release).sha256
+    assert only_file(release).sha256 == sha256_file(wheel) and only_file(release).filename == wheel.name
     assert repo.release(index, "1.0.0") is release
     assert requests() == {"GET 200": 1}  # the bundle, once
-    fetched = repo.fetch(release, tmp_path / "dest")
+    fetched = repo.fetch(only_file(release), tmp_path / "dest")
     assert sha256_file(fetched) == sha256_file(wheel) and fetched.name == wheel.name
     assert requests() == {}  # the wheel came with the bundle
 
@@ -123,7 +124,7 @@ def test_a_new_index_takes_over_until_migrate_adds_the_0x_versions(repo: Repo, t
     info = json.loads(repo.cli("info", "foo", "-b", repo.url, "--json").assert_ok().stdout)
     assert [v["version"] for v in info["versions"]] == ["1.0.0", "2.0.0"]
     release = repo.open().require_index("foo").get("1.0.0")
-    assert release is not None and release.meta.dependencies == ["bar:1.*"]  # pipper.json's list is kept
+    assert release is not None and only_file(release).dependencies == ("bar:1.*",)  # pipper.json's list is kept
     repo.cli("verify", "-b", repo.url).assert_ok()  # the 0.x objects left beside the layout are no problem
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from poetry_pipper.bundle import make_bundle
-from poetry_pipper.index import PackageIndex, Release, RootIndex
+from poetry_pipper.index import DistFile, PackageIndex, RootIndex
 from poetry_pipper.publish import publish_file
 
 from .conftest import PublicIndex, Repo, Venv, pip_env
-from .helpers import make_wheel, run_cli
+from .helpers import make_wheel, only_file, run_cli
 
 
 def publish(repo: Repo, tmp_path: Path, name: str, version: str, **kwargs) -> Path:  # type: ignore[no-untyped-def]
@@ -61,8 +61,9 @@ def test_yank_and_unyank(repo: Repo, tmp_path: Path) -> None:
     r = repo.open()
     entry = r.require_index("yankee").releases["1.1.0"]
     assert entry.yanked and entry.yanked_reason == "breaks the cache"
-    record = Release.from_record(r.storage.get("packages/yankee/releases/1.1.0.json").data, "record")
-    assert record.yanked and record.yanked_reason == "breaks the cache"
+    record = DistFile.from_record(
+        r.storage.get("packages/yankee/releases/1.1.0/yankee-1.1.0-py3-none-any.whl.json").data, "record")
+    assert record.yanked and record.yanked_reason == "breaks the cache" and record.yanked_at
     page = r.storage.get("simple/yankee/index.html").data.decode()
     assert 'data-yanked="breaks the cache">yankee-1.1.0-py3-none-any.whl' in page
     assert page.count("data-yanked") == 1
@@ -165,9 +166,9 @@ def test_delete_a_version_then_the_last_one(repo: Repo, tmp_path: Path) -> None:
 
     out = repo.cli("delete", "gone-pkg:1.1.0", "-b", repo.url, "--yes").assert_ok().stdout
     assert "Deleted Gone_Pkg 1.1.0" in out
-    assert r.storage.get("packages/gone-pkg/releases/1.1.0.json") is None
+    assert list(r.storage.list("packages/gone-pkg/releases/1.1.0")) == []
     assert sorted(r.require_index("gone-pkg").releases) == ["1.0.0"]
-    assert not r.storage.exists(doomed.key) and not r.storage.exists(doomed.metadata_key)
+    assert not r.storage.exists(only_file(doomed).key) and not r.storage.exists(only_file(doomed).metadata_key)
     assert "gone_pkg-1.1.0" not in r.storage.get("simple/gone-pkg/index.html").data.decode()
     assert "gone-pkg" in RootIndex.from_bytes(r.storage.get("packages/index.json").data, "root").packages
     assert verify(repo)["ok"]
@@ -201,14 +202,15 @@ def damage(repo: Repo, tmp_path: Path) -> None:
     r = repo.open()
     storage = r.storage
     alpha, beta, gamma = (r.require_index(n) for n in ("alpha", "beta", "gamma"))
-    storage.delete(alpha.releases["1.0"].key)                                   # missing-wheel
-    storage.put(alpha.releases["1.1"].key, b"not the wheel")                     # sha256-mismatch
-    storage.delete(beta.releases["1.0"].metadata_key)                           # missing-metadata
-    storage.put(beta.releases["1.1"].metadata_key, b"Name: beta\n")              # metadata-mismatch
-    storage.delete("packages/beta/releases/1.2.json")                            # unrecorded-entry
-    storage.put("packages/gamma/index.json", gamma.without("2.0").to_bytes())    # unindexed-release (+ stale page)
-    record_key = "packages/gamma/releases/1.0.json"
-    record = Release.from_record(storage.get(record_key).data, record_key)
+    storage.delete(only_file(alpha.releases["1.0"]).key)                         # missing-file
+    storage.put(only_file(alpha.releases["1.1"]).key, b"not the wheel")           # sha256-mismatch
+    storage.delete(only_file(beta.releases["1.0"]).metadata_key)                 # missing-metadata
+    storage.put(only_file(beta.releases["1.1"]).metadata_key, b"Name: beta\n")   # metadata-mismatch
+    storage.delete("packages/beta/releases/1.2/beta-1.2-py3-none-any.whl.json")   # unrecorded-entry
+    del gamma.releases["2.0"]
+    storage.put("packages/gamma/index.json", gamma.to_bytes())                   # unindexed-file (+ stale page)
+    record_key = "packages/gamma/releases/1.0/gamma-1.0-py3-none-any.whl.json"
+    record = DistFile.from_record(storage.get(record_key).data, record_key)
     from dataclasses import replace
 
     storage.put(record_key, replace(record, yanked=True, yanked_reason="oops").record_bytes())  # entry-differs
@@ -226,18 +228,18 @@ def test_verify_reports_drift_and_reindex_repairs_it(repo: Repo, tmp_path: Path)
     found = Counter(p["kind"] for p in report["problems"])
     print("drift found:", dict(found))
     assert set(found) == {
-        "missing-wheel", "sha256-mismatch", "missing-metadata", "metadata-mismatch", "unrecorded-entry",
-        "unindexed-release", "entry-differs", "orphan-file", "foreign-object", "stale-page", "unlisted-package",
+        "missing-file", "sha256-mismatch", "missing-metadata", "metadata-mismatch", "unrecorded-entry",
+        "unindexed-file", "entry-differs", "orphan-file", "foreign-object", "stale-page", "unlisted-package",
     }
     assert found["foreign-object"] == 2 and found["stale-page"] == 2  # gamma's page, the root page
     text = repo.cli("verify", "-b", repo.url)
     line = text.assert_one_line_error()
     assert f"{len(report['problems'])} problems in" in line and "pipper reindex" in line
-    assert "missing-wheel: packages/alpha/files/" in text.stdout
+    assert "missing-file: packages/alpha/files/" in text.stdout
     assert "foreign-object: notes/readme.txt: not part of the pipper repository layout" in text.stdout
 
     result = json.loads(repo.cli("reindex", "-b", repo.url, "--json").assert_ok().stdout)
-    assert [p["kind"] for p in result["skipped"]] == ["missing-wheel"]  # alpha 1.0: a record without its wheel
+    assert [p["kind"] for p in result["skipped"]] == ["missing-file"]  # alpha 1.0: a record without its wheel
     assert set(result["written"]) == {"packages/alpha/index.json", "packages/beta/index.json", "simple/alpha/index.html",
                                       "simple/beta/index.html", "packages/gamma/index.json", "simple/gamma/index.html",
                                       "packages/index.json"}
@@ -249,9 +251,9 @@ def test_verify_reports_drift_and_reindex_repairs_it(repo: Repo, tmp_path: Path)
 
     after = verify(repo)
     # What reindex cannot repair (damaged or missing files, strays) is still reported.
-    assert kinds(after) == {"missing-wheel", "sha256-mismatch", "missing-metadata", "metadata-mismatch",
+    assert kinds(after) == {"missing-file", "sha256-mismatch", "missing-metadata", "metadata-mismatch",
                             "orphan-file", "foreign-object"}
-    missing = [p for p in after["problems"] if p["kind"] == "missing-wheel"]
+    missing = [p for p in after["problems"] if p["kind"] == "missing-file"]
     assert len(missing) == 1 and "alpha-1.0" in missing[0]["key"]
 
     repo.mark()

@@ -150,11 +150,11 @@ def test_republished_version_never_serves_a_stale_hash(s3_repo: Repo, public_ind
 
 
 def test_yanked_versions_are_skipped_unless_pinned(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path) -> None:
-    from poetry_pipper.lifecycle import update_release, with_yank
+    from poetry_pipper.lifecycle import yank
 
     publish(s3_repo, tmp_path, "yanky", "1.0.0")
     publish(s3_repo, tmp_path, "yanky", "1.1.0")
-    update_release(s3_repo.open(), "yanky", "1.1.0", with_yank("broken"))
+    yank(s3_repo.open(), "yanky:1.1.0", "broken")
     app = project(tmp_path, s3_repo, public_index)
     app.poetry("add", "yanky", "--source", "private", "--lock").assert_ok()
     assert 'version = "1.0.0"' in app.lock

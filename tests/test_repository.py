@@ -14,7 +14,7 @@ import pytest
 from poetry_pipper.bundle import make_bundle, read_bundle
 
 from .conftest import Repo
-from .helpers import make_wheel
+from .helpers import make_wheel, only_file
 
 
 def bundle(tmp_path: Path, name: str, version: str, **kwargs) -> Path:  # type: ignore[no-untyped-def]
@@ -70,11 +70,11 @@ def test_republish_same_is_skipped_different_is_refused_force_replaces(repo: Rep
     line = repo.cli("publish", str(other), "-b", repo.url).assert_one_line_error()
     assert "already published with different content" in line and "--force" in line
     r = repo.open()
-    assert r.require_index("pkg").get("1.0.0").meta.sha256 == read_bundle(first, _fresh(tmp_path))[0].sha256
+    assert only_file(r.require_index("pkg").get("1.0.0")).sha256 == read_bundle(first, _fresh(tmp_path))[0].sha256
     replaced = repo.cli("publish", str(other), "-b", repo.url, "--force", "--json").assert_ok()
     assert json.loads(replaced.stdout)["status"] == "replaced"
     new_sha = read_bundle(other, _fresh(tmp_path))[0].sha256
-    assert r.require_index("pkg").get("1.0.0").meta.sha256 == new_sha
+    assert only_file(r.require_index("pkg").get("1.0.0")).sha256 == new_sha
     # The replaced content's files are gone; only the new content is stored.
     files = [k for k in r.storage.list("packages/pkg/files/")]
     assert all(new_sha in k for k in files) and len(files) == 2
@@ -86,20 +86,23 @@ def _fresh(tmp_path: Path) -> Path:
     return Path(tempfile.mkdtemp(dir=tmp_path))
 
 
-def test_publish_directory_takes_newest_bundle(repo: Repo, tmp_path: Path) -> None:
-    import os
-
+def test_publish_directory_publishes_every_distribution_and_skips_what_is_there(repo: Repo, tmp_path: Path) -> None:
+    """`pipper publish dist/` is `twine upload dist/*`: every .pipper, .whl and sdist in it."""
     older = bundle(tmp_path, "pick", "1.0.0")
     newer = bundle(tmp_path, "pick", "0.9.0")
     d = tmp_path / "dist"
     d.mkdir()
     (d / older.name).write_bytes(older.read_bytes())
     (d / newer.name).write_bytes(newer.read_bytes())
-    os.utime(d / older.name, (1_000_000, 1_000_000))
-    out = repo.cli("publish", str(d), "-b", repo.url).assert_ok().stdout
-    assert "pick 0.9.0" in out
+    make_wheel(d, "other", "2.0")
+    (d / "notes.txt").write_text("not a distribution")
+    out = repo.cli("publish", str(d), "-b", repo.url, "--json").assert_ok().stdout
+    assert sorted((r["name"], r["version"], r["status"]) for r in json.loads(out)) == [
+        ("other", "2.0", "published"), ("pick", "0.9.0", "published"), ("pick", "1.0.0", "published")]
+    again = repo.cli("publish", str(d), "-b", repo.url).assert_ok().stdout
+    assert again.count("already published") == 3
     (tmp_path / "empty").mkdir()
-    assert "no .pipper bundle" in repo.cli("publish", str(tmp_path / "empty"), "-b", repo.url).assert_one_line_error()
+    assert "no distributions in" in repo.cli("publish", str(tmp_path / "empty"), "-b", repo.url).assert_one_line_error()
 
 
 def test_publish_a_wheel_directly(repo: Repo, tmp_path: Path) -> None:
@@ -165,7 +168,7 @@ def test_large_upload_uses_multipart_with_progress(s3_repo: Repo, tmp_path: Path
     result = s3_repo.cli("publish", str(big), "-b", s3_repo.url, env={"COLUMNS": "80"}).assert_ok()
     methods = Counter(r.method for r in s3_repo.requests())
     assert methods["POST"] >= 2  # CreateMultipartUpload + CompleteMultipartUpload
-    assert "uploading bigpkg-1.0.0.pipper" in result.stderr and "100%" in result.stderr
+    assert "uploading bigpkg-1.0.0-py3-none-any.whl" in result.stderr and "100%" in result.stderr
     out = tmp_path / "dl"
     s3_repo.cli("download", "bigpkg", "-b", s3_repo.url, "-d", str(out), "-e").assert_ok()
     assert (out / "bigpkg-1.0.0-py3-none-any.whl").stat().st_size > 20 * 1024 * 1024
@@ -175,7 +178,7 @@ def test_download_verifies_sha256_before_naming(repo: Repo, tmp_path: Path) -> N
     repo.cli("publish", str(bundle(tmp_path, "tamper", "1.0.0")), "-b", repo.url).assert_ok()
     r = repo.open()
     release = r.require_index("tamper").get("1.0.0")
-    r.storage.put(release.key, b"not the wheel")
+    r.storage.put(only_file(release).key, b"not the wheel")
     out = tmp_path / "dl"
     line = repo.cli("download", "tamper", "-b", repo.url, "-d", str(out), env={"PIPPER_CACHE_DIR": str(tmp_path / "c")}).assert_one_line_error()
     assert "hash mismatch" in line

@@ -12,6 +12,7 @@ class AuthorizeCommand(PipperCommand):
     description = "Make expiring download links (SigV4 presigned URLs) for private packages and their private dependencies."
     arguments = [argument("packages", "NAME[:SPEC] or PEP 508 specs, e.g. foo, foo:1.2.*, 'foo>=1,<2'.", optional=True, multiple=True)]
     uses_repository = True
+    chooses_files = True
     options = [
         option("input", "i", "Read specs from a pipper.json-style file, or from an earlier pre-authorized file or page.", flag=False),
         option("output", "o", "Write to FILE instead of printing the URLs (a pre-authorized JSON file by default).", flag=False),
@@ -68,7 +69,9 @@ elsewhere)."""
         fmt = core.output_format(self.option("format"), output)
         renewed = core.read_preauthorized(self.option("input")) if self.option("input") else None
         specs = parse_specs([*(self.argument("packages") or []), *renewed.requested] if renewed else self.requested())
-        doc = core.authorize(self.repository(), specs, expires_in, pre=self.option("pre"))
+        target = self.file_target()
+        doc = core.authorize(self.repository(), specs, expires_in, target, pre=self.option("pre"),
+                             allow_sdist=not self.option("only-binary"))
         text = core.render(doc, fmt)
         if any(core.uses_temporary_credentials(p.url) for p in doc.packages):
             self.line_error(

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ..credentials import Credentials
     from ..location import Location
     from ..repository import Repository
+    from ..targets import Target
 
 PROGRESS_THRESHOLD = 1024 * 1024
 
@@ -43,6 +44,20 @@ def repository_options() -> list[Option]:
         option("region", None, "AWS region of the bucket (default: the repository's, else the profile's or $AWS_REGION).", flag=False),
         option("profile", "p", "AWS profile to use (see `aws configure list-profiles`).", flag=False),
         *credentials_options(),
+    ]
+
+
+def target_options() -> list[Option]:
+    """pip download's options for preparing files for another machine, and pip's --only-binary."""
+    return [
+        option("python-version", None, "Choose files for this Python version (3.12, 312, 3), as pip download does"
+               " (default: this interpreter's).", flag=False),
+        option("platform", None, "Choose files for this platform tag (macosx_11_0_arm64, manylinux_2_28_x86_64,"
+               " win_amd64...); repeat for several. Default: this machine's.", flag=False, multiple=True),
+        option("implementation", None, "Choose files for this implementation: cp, pp, py (any).", flag=False),
+        option("abi", None, "Choose files for this ABI tag (cp312, abi3, none); repeat for several.", flag=False,
+               multiple=True),
+        option("only-binary", None, "Never choose an sdist of a private package (pip --only-binary :all:)."),
     ]
 
 
@@ -63,15 +78,19 @@ class PipperCommand(Command):
     uses_repository: ClassVar[bool] = False
     #: Declares --json (added after the command's own options); a string is its help text.
     json_output: ClassVar[bool | str] = False
+    #: Declares the options that choose files for another machine (--python-version, --platform...).
+    chooses_files: ClassVar[bool] = False
     _bars: list[_Progress] | None = None
     _resolved: Access | None = None
     _config: Config | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "options" not in cls.__dict__ and "uses_repository" not in cls.__dict__ and "json_output" not in cls.__dict__:
+        declared = ("options", "uses_repository", "json_output", "chooses_files")
+        if not any(name in cls.__dict__ for name in declared):
             return  # inherits a parent's options, already declared
         own = list(cls.__dict__.get("options", [])) if "options" in cls.__dict__ else []
+        own += target_options() if cls.chooses_files else []
         before = repository_options() if cls.uses_repository else []
         after = [option("json", None, cls.json_output if isinstance(cls.json_output, str) else JSON_OPTION)] \
             if cls.json_output else []
@@ -154,6 +173,13 @@ class PipperCommand(Command):
 
             self._resolved = resolve_access(self.access_options(), config=self.user_config)
         return self._resolved
+
+    def file_target(self) -> Target:
+        """The environment files are chosen for: --python-version/--platform/--implementation/--abi, else here."""
+        from ..targets import Target
+
+        return Target.custom(self.option("python-version"), self.option("platform") or (),
+                             self.option("implementation"), self.option("abi") or ())
 
     def user_config(self) -> Config:
         """The user's config file, read once and only when something needs it."""

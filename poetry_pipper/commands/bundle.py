@@ -27,6 +27,10 @@ class ProjectHooks:
     def default_bundle_dir(self) -> Path:
         return Path(".")
 
+    def build_for_publish(self, out_dir: Path) -> list[Path]:
+        """What ``publish --build`` publishes: the project's bundle (under Poetry, its sdist too)."""
+        return [self.build_bundle(None, out_dir)[0]]
+
     def build_bundle(self, source: Path | None, out_dir: Path) -> tuple[Path, BundleMeta]:
         from ..bundle import make_bundle
 

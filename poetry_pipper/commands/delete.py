@@ -14,14 +14,18 @@ class DeleteCommand(PipperCommand):
     json_output = "Print the result as JSON."
     options = [
         option("yes", "y", "Really delete (required: deleting cannot be undone)."),
+        option("file", None, "Delete only this file of the version (e.g. one platform wheel), not the whole version.",
+               flag=False),
     ]
     help = """Deleting breaks every build that pins the version; prefer `pipper yank`, which keeps
-exact pins working. The release record goes first (from then on the version is unpublished),
-then the index entry and the PEP 503 link, then the wheel and its metadata. When the last
+exact pins working. The records go first (from then on the version is unpublished), then the
+index entry and the PEP 503 links, then the files and their metadata. --file deletes one file of
+the version (a wheel built wrongly, say) and leaves the others. When the last
 version of a package goes, the package leaves the root list and `pipper info` no longer finds
 it; publishing it again later works as for a new package.
 
-  pipper delete foo:1.2.3 -b s3://my-bucket/pypi --yes"""
+  pipper delete foo:1.2.3 -b s3://my-bucket/pypi --yes
+  pipper delete foo:1.2.3 --file foo-1.2.3-cp312-cp312-win_amd64.whl -b s3://my-bucket/pypi --yes"""
 
     def perform(self) -> int:
         from ..lifecycle import delete, exact_version
@@ -31,8 +35,10 @@ it; publishing it again later works as for a new package.
         if not self.option("yes"):
             raise PipperError(f"deleting {name} {version} cannot be undone: add --yes to confirm (or use `pipper yank`)")
         repo = self.repository()
-        release = delete(repo, text)
-        meta = release.meta
-        self.emit({"name": meta.name, "version": meta.version, "sha256": meta.sha256, "deleted": True},
-                  [f"Deleted <info>{meta.name} {meta.version}</info> from {repo.location}"])
+        files = delete(repo, text, filename=self.option("file"))
+        what = f"{files[0].name} {files[0].version}"
+        detail = f" ({', '.join(f.filename for f in files)})" if self.option("file") or len(files) > 1 else ""
+        self.emit({"name": files[0].name, "version": files[0].version, "deleted": True,
+                   "files": [{"filename": f.filename, "sha256": f.sha256} for f in files]},
+                  [f"Deleted <info>{what}</info>{detail} from {repo.location}"])
         return 0

@@ -12,6 +12,7 @@ class DownloadCommand(PipperCommand):
     description = "Download private packages (and their private dependencies) as .pipper bundles."
     arguments = [argument("packages", "NAME[:SPEC] or PEP 508 specs, e.g. foo, foo:1.2.*, 'foo>=1,<2'.", optional=True, multiple=True)]
     uses_repository = True
+    chooses_files = True
     json_output = "Print what was saved as JSON."
     options = [
         option("dest", "d", "Where to save the files (as pip download -d/--dest).", flag=False, default="."),
@@ -21,10 +22,16 @@ class DownloadCommand(PipperCommand):
         option("no-deps", None, "Do not download private dependencies."),
         option("pre", None, "Consider pre-releases."),
     ]
-    help = """Every file is verified by sha256 before it is given its final name.
+    help = """Chooses, for each package, the newest version with a file for the target: the most
+specific compatible wheel, else the sdist (unless --only-binary), honouring Requires-Python and
+the markers of every requirement. The target is this interpreter, or another machine described
+as `pip download` does (--python-version, --platform, --implementation, --abi). Wheels are saved
+as .pipper bundles (or, with -e, as the wheel and its metadata JSON), sdists as they are. Every
+file is verified by sha256 before it is given its final name.
 
   pipper download foo:1.2.* -b s3://my-bucket/pypi -d ./bundles
   pipper download foo -e -d ./wheels      # the wheel and foo-1.2.0.json
+  pipper download foo -e --platform macosx_11_0_arm64 --python-version 3.12 -d ./mac
   pipper download -i preauth.json -d ./bundles   # links from `pipper authorize -o`: no credentials"""
 
     def perform(self) -> int:
@@ -37,12 +44,14 @@ class DownloadCommand(PipperCommand):
             specs = parse_specs(preauthorized.requested(list(self.argument("packages") or [])))
         else:
             specs = parse_specs(self.requested())
+        target = self.file_target()
         repo = preauthorized or self.repository()
         saved = download(
-            repo, specs, Path(self.option("dest")),
+            repo, specs, Path(self.option("dest")), target,
             pre=self.option("pre") or bool(preauthorized and preauthorized.pre),
             deps=not self.option("no-deps"), extract=self.option("extract"),
-            progress=lambda r: self.transfer_progress(r.meta.size, f"downloading {r.meta.wheel_name}"),
+            allow_sdist=not self.option("only-binary"),
+            progress=lambda d: self.transfer_progress(d.size, f"downloading {d.filename}"),
         )
         self.emit({"saved": saved}, [f"Saved {path}" for path in saved])
         return 0

@@ -48,7 +48,11 @@ def _text(info: PackageInfo) -> list[str]:
             marks.append("installed")
         if release.yanked:
             marks.append(f"<comment>yanked{': ' + release.yanked_reason if release.yanked_reason else ''}</comment>")
+        if info.unfit and str(v) in info.unfit:
+            marks.append("<comment>no file for this interpreter</comment>")
         lines.append(f"  {v}" + (f"  ({', '.join(marks)})" if marks else ""))
+        lines += [f"      {f.filename}" + (" (yanked)" if f.yanked and not release.yanked else "")
+                  for f in release.ordered()]
     if info.legacy:
         lines.append("<comment>Stored in the pipper 0.x layout (no sha256 recorded): `pipper migrate` converts it.</comment>")
     if info.upgrade_available:

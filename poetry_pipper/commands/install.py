@@ -10,13 +10,14 @@ from ..errors import PipperError
 from .base import PipperCommand
 
 if TYPE_CHECKING:
-    from ..install import Step, Target
+    from ..install import Destination, Step
 
 
 class InstallCommand(PipperCommand):
     name = "install"
     description = "Install private packages and their private dependencies with one pip run."
-    arguments = [argument("packages", "NAME[:SPEC], PEP 508 specs, .pipper bundles or .whl files.", optional=True, multiple=True)]
+    arguments = [argument("packages", "NAME[:SPEC], PEP 508 specs (extras and markers too), .pipper bundles, .whl or"
+                          " sdist files.", optional=True, multiple=True)]
     uses_repository = True
     json_output = "With --dry-run: print the plan as JSON."
     options = [
@@ -27,6 +28,8 @@ class InstallCommand(PipperCommand):
         option("dry-run", None, "Print the plan (name, version, source) and install nothing."),
         option("target", "t", "Install into this directory (pip --target).", flag=False),
         option("user", None, "Install into the user site (pip --user)."),
+        option("only-binary", None, "Never choose an sdist of a private package (pip --only-binary :all:): a"
+               " version without a wheel for this interpreter is skipped."),
     ]
     help = """Resolves the newest private versions that satisfy every constraint, downloads the
 wheels in parallel (verified by sha256, cached by hash), then runs pip once. Private names
@@ -41,7 +44,7 @@ pip configuration.
 
     def perform(self) -> int:
         from ..authorize import open_preauthorized
-        from ..install import local_releases, needs_repository, plan_install, run_install, split_items
+        from ..install import local_picks, needs_repository, plan_install, run_install, split_items
         from ..sources import ReleaseSource
 
         preauthorized = open_preauthorized(self.option("input"), bucket=self.option("bucket"))
@@ -53,13 +56,16 @@ pip configuration.
         if self.option("target") and self.option("user"):
             raise PipperError("--target and --user cannot be combined (as in pip)")
         with tempfile.TemporaryDirectory(prefix="pipper-install-") as tmp:
-            local, local_wheels = local_releases(files, Path(tmp))
-            repo: ReleaseSource | None = preauthorized or (
-                self.repository() if needs_repository(names, local) and (names or self.has_repository()) else None
-            )
+            local, local_files = local_picks(files, Path(tmp))
+            repo: ReleaseSource | None = preauthorized
+            if repo is None and needs_repository(names, local) and (names or self.has_repository()):
+                repo = self.repository()
             pre = self.option("pre") or bool(preauthorized and preauthorized.pre)
-            steps, target = plan_install(repo, names, local, local_wheels, self.install_target, pre=pre,
-                                         upgrade=self.option("upgrade"))
+            steps, destination, resolution = plan_install(
+                repo, names, local, local_files, self.install_destination, pre=pre,
+                upgrade=self.option("upgrade"), allow_sdist=not self.option("only-binary"))
+            for spec in resolution.ignored:
+                self.line_error(f"Ignoring {spec}: its markers don't match this environment")
             if self.option("dry-run"):
                 self._show_plan(steps)
                 return 0
@@ -69,8 +75,8 @@ pip configuration.
             changing = [s for s in steps if s.action != "keep"]
             if changing:
                 self.line(f"Installing {', '.join(f'{s.name} {s.version}' for s in changing)}")
-            output = run_install(repo, steps, target, verbose=self.io.is_verbose(),
-                                 progress=lambda r: self.transfer_progress(r.meta.size, f"downloading {r.meta.wheel_name}"))
+            output = run_install(repo, steps, destination, verbose=self.io.is_verbose(),
+                                 progress=lambda d: self.transfer_progress(d.size, f"downloading {d.filename}"))
             if output is None:
                 return 0
             done = [line for line in output.splitlines() if line.startswith("Successfully installed")]
@@ -80,20 +86,20 @@ pip configuration.
 
     # Hooks for the Poetry front door, which installs into the project's virtualenv.
 
-    def install_target(self) -> Target:
+    def install_destination(self) -> Destination:
         """Where pip installs: the interpreter running pipper, with --target/--user."""
-        from ..install import Target
+        from ..install import Destination
 
         directory = Path(self.option("target")).resolve() if self.option("target") else None
-        return Target(directory=directory, user=self.option("user"))
+        return Destination(directory=directory, user=self.option("user"))
 
     def after_install(self, steps: list[Step]) -> None:
         """Called after a successful install."""
 
     def _show_plan(self, steps: list[Step]) -> None:
         self.emit(
-            [{"name": s.name, "version": s.version, "action": s.action,
+            [{"name": s.name, "version": s.version, "action": s.action, "file": s.dist.filename,
               "installed": str(s.installed) if s.installed else None, "source": s.source} for s in steps],
-            [f"{s.action:8} {s.name} {s.version}{f' (installed {s.installed})' if s.installed else ''}  from {s.source}"
-             for s in steps],
+            [f"{s.action:8} {s.name} {s.version}{f' (installed {s.installed})' if s.installed else ''}"
+             f"  {s.dist.filename} from {s.source}" for s in steps],
         )

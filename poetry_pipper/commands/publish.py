@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cleo.helpers import argument, option
 
@@ -8,56 +9,77 @@ from ..errors import PipperError
 from .base import PipperCommand
 from .bundle import ProjectHooks
 
-
-def newest_bundle(directory: Path) -> Path:
-    bundles = [p for p in directory.glob("*.pipper") if p.is_file()]
-    if not bundles:
-        raise PipperError(f"no .pipper bundle in {directory}: run `pipper bundle` first, or pass a file")
-    return max(bundles, key=lambda p: (p.stat().st_mtime_ns, p.name))
+if TYPE_CHECKING:
+    from ..publish import PublishResult
+    from ..storage.base import Progress
+    from ..uploads import Upload
 
 
 class PublishCommand(ProjectHooks, PipperCommand):
     name = "publish"
-    description = "Publish a .pipper bundle (or a wheel) to the repository."
-    arguments = [argument("file", "A .pipper bundle, a .whl, or a directory whose newest .pipper is used"
-                          " (default: the current directory; dist/ under Poetry).", optional=True)]
+    description = "Publish distributions (wheels, sdists, .pipper bundles) to the repository."
+    arguments = [argument("file", "A .whl, an sdist (.tar.gz), a .pipper bundle, or a directory whose distributions"
+                          " are all published (default: the current directory; dist/ under Poetry).", optional=True)]
     uses_repository = True
     json_output = "Print the result as JSON."
     options = [
-        option("build", None, "Bundle the project first (as `bundle` does), then publish that bundle."),
+        option("build", None, "Build the project first (as `bundle` does; under Poetry the wheel and the sdist),"
+               " then publish what was built."),
         option("force", "f", "Replace a version that is already published with different content."),
     ]
-    help = """Uploads the wheel, its PEP 658 metadata and a release record, then updates the
-package index and the PEP 503 simple pages. Publishing the same version with the same
-content again does nothing ("already published", exit 0); different content is refused
-unless -f/--force is given. Concurrent publishers never lose each other's versions.
+    help = """Every file is checked first (a wheel whose name, version or tags disagree with its own
+metadata, a broken sdist or bundle, a direct URL dependency: refused, nothing written). Then each
+one is uploaded with its PEP 658 metadata and a record, and the package index and the PEP 503
+pages are updated. A version may hold any number of files (a wheel per platform and Python, built
+by separate CI jobs, and one sdist): adding a file to a published version needs no --force.
+Publishing the same file again does nothing ("already published", exit 0); the same file name
+with other bytes is refused unless -f/--force is given. A directory is published like
+`twine upload dist/*`. Concurrent publishers never lose each other's files.
 
-  pipper publish dist/ -b s3://my-bucket/pypi
+  pipper publish dist/ -b s3://my-bucket/pypi             # every .whl, .tar.gz and .pipper in dist/
+  pipper publish foo-1.0.0-cp312-cp312-manylinux_2_28_x86_64.whl -b s3://my-bucket/pypi
   pipper publish foo-1.0.0.pipper -b ./local-repo
   pipper publish --build -r team          # bundle the project here, publish to repository 'team'
-  poetry pipper publish -r private --build  # the Poetry project, to its s3:// source 'private'"""
+  poetry pipper publish -r private --build  # the Poetry project's wheel and sdist, to its source 'private'"""
 
     def perform(self) -> int:
-        from ..publish import publish_file
+        from ..publish import publish_paths
+        from ..uploads import distributions
 
         if self.option("build"):
-            source, _ = self.build_bundle(None, self.default_bundle_dir())
+            paths = self.build_for_publish(self.default_bundle_dir())
         else:
             source = Path(self.argument("file")) if self.argument("file") else self.default_bundle_dir()
-        if source.is_dir():
-            source = newest_bundle(source)
-        elif not source.exists():
-            raise PipperError(f"{source}: no such file or directory")
+            if not source.exists():
+                raise PipperError(f"{source}: no such file or directory")
+            paths = distributions(source) if source.is_dir() else [source]
         repo = self.repository()
-        progress = self.transfer_progress(source.stat().st_size, f"uploading {source.name}")
-        result = publish_file(repo, source, force=self.option("force"), progress=progress)
-        if progress:
-            progress.finish()
-        meta = result.release.meta
-        if result.status == "already published":
-            text = f"{meta.name} {meta.version} already published (same sha256); nothing to do"
-        else:
-            text = f"{result.status.capitalize()} <info>{meta.name} {meta.version}</info> to {repo.location}"
-        self.emit({"name": meta.name, "version": meta.version, "sha256": meta.sha256,
-                   "status": result.status, "url": result.url}, [text])
+        bars = []
+
+        def progress(upload: Upload) -> Progress | None:
+            bar = self.transfer_progress(upload.dist.size, f"uploading {upload.dist.filename}")
+            bars.append(bar)
+            return bar
+
+        results = publish_paths(repo, paths, force=self.option("force"), progress=progress)
+        for bar in bars:
+            if bar is not None:
+                bar.finish()
+        # One file given: one JSON object; a directory or --build: a list, whatever its length.
+        single = not self.option("build") and self.argument("file") and not Path(self.argument("file")).is_dir()
+        self.emit(_result(results[0]) if single else [_result(r) for r in results],
+                  [_line(r, repo.location) for r in results])
         return 0
+
+
+def _result(result: PublishResult) -> dict[str, str]:
+    dist = result.dist
+    return {"name": dist.name, "version": dist.version, "filename": dist.filename, "sha256": dist.sha256,
+            "status": result.status, "url": result.url}
+
+
+def _line(result: PublishResult, where: object) -> str:
+    dist = result.dist
+    if result.status == "already published":
+        return f"{dist.filename} already published (same sha256); nothing to do"
+    return f"{result.status.capitalize()} <info>{dist.name} {dist.version}</info> ({dist.filename}) to {where}"

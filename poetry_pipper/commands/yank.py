@@ -19,7 +19,8 @@ class YankCommand(PipperCommand):
     options = [
         option("reason", None, "Why it was yanked; shown by pip, Poetry and `pipper info`.", flag=False, default=""),
     ]
-    help = """A yanked version stays downloadable, so builds that pin it exactly keep working,
+    help = """Yanks every file of the version (its wheels and sdist). A yanked version stays
+downloadable, so builds that pin it exactly keep working,
 but resolvers skip it otherwise: `pipper install foo` and `foo:1.*` take the newest version
 that is not yanked, `pipper install foo:1.2.3` (==, no wildcard) still gets 1.2.3. pip and
 Poetry see it as data-yanked in the simple pages and in the package index. Yanking an already
@@ -35,14 +36,16 @@ yanked version only changes the reason; `pipper unyank` undoes it.
         return self.report(release, changed, "yanked")
 
     def report(self, release: Release, changed: bool, what: str) -> int:
-        meta = release.meta
+        files = len(release.files)
         if changed:
             reason = f" ({release.yanked_reason})" if release.yanked and release.yanked_reason else ""
-            text = f"{what.capitalize()} <info>{meta.name} {meta.version}</info>{reason}"
+            text = f"{what.capitalize()} <info>{release.name} {release.version}</info>{reason}" \
+                + (f": {files} files" if files > 1 else "")
         else:
-            text = f"{meta.name} {meta.version} is already {what}; nothing to do"
-        self.emit({"name": meta.name, "version": meta.version, "yanked": release.yanked,
-                   "yanked_reason": release.yanked_reason, "changed": changed}, [text])
+            text = f"{release.name} {release.version} is already {what}; nothing to do"
+        self.emit({"name": release.name, "version": release.version, "yanked": release.yanked,
+                   "yanked_reason": release.yanked_reason, "changed": changed,
+                   "files": [f.filename for f in release.ordered()]}, [text])
         return 0
 
 

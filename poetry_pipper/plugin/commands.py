@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from ..access import Access
     from ..bundle import BundleMeta
-    from ..install import Target
+    from ..install import Destination
 
 SCHEMES = ("s3://", "file://")
 
@@ -114,6 +114,11 @@ class PoetryFrontDoor:
     def default_bundle_dir(self) -> Path:
         return self.project_dir / "dist"
 
+    def build_for_publish(self, out_dir: Path) -> list[Path]:
+        from .build import build_sdist, bundle_project
+
+        return [bundle_project(self.poetry, out_dir)[0], build_sdist(self.poetry, out_dir)]
+
     def build_bundle(self, source: Path | None, out_dir: Path) -> tuple[Path, BundleMeta]:
         if source is None or source.resolve() == self.project_dir.resolve():
             from .build import bundle_project
@@ -132,12 +137,12 @@ class PoetryFrontDoor:
             env = self._env = EnvManager(self.poetry, io=io).create_venv()
         return env
 
-    def install_target(self) -> Target:
+    def install_destination(self) -> Destination:
         from dataclasses import replace
 
         env = self._project_env()
-        target = super().install_target()  # type: ignore[misc]
-        return replace(target, python=str(env.python), search_path=[str(p) for p in env.sys_path])  # type: ignore[no-any-return]
+        destination = super().install_destination()  # type: ignore[misc]
+        return replace(destination, python=str(env.python), search_path=[str(p) for p in env.sys_path])  # type: ignore[no-any-return]
 
     def after_install(self, steps: list[Any]) -> None:
         if not steps:

@@ -156,14 +156,21 @@ class PipperSource(CachedRepository):
     def _get_release_info(self, name: NormalizedName, version: Version) -> dict[str, Any]:
         from poetry.inspection.info import PackageInfo
 
+        from ..index import SDIST
+
         release = self._release(name, version)
+        files = release.ordered()
+        # Poetry locks one set of dependencies per version: the union of what the files declare (wheels
+        # for different platforms may differ); the chosen file's own are what pip installs.
+        requires_dist = list(dict.fromkeys(r for f in files for r in f.requires_dist))
+        primary = next((f for f in files if f.kind == SDIST), files[0])
         return PackageInfo(
-            name=release.meta.name,
-            version=release.meta.version,
-            summary=release.meta.summary,
-            requires_dist=list(release.meta.requires_dist),
-            requires_python=release.meta.requires_python,
-            files=[{"file": release.meta.wheel_name, "hash": f"sha256:{release.meta.sha256}"}],
+            name=release.name,
+            version=release.version,
+            summary=release.summary,
+            requires_dist=requires_dist,
+            requires_python=primary.requires_python,
+            files=[{"file": f.filename, "hash": f"sha256:{f.sha256}"} for f in files],
             yanked=_yanked(release),
             cache_version=str(self.CACHE_VERSION),
         ).asdict()
@@ -192,28 +199,27 @@ class PipperSource(CachedRepository):
         # Installing from a lock: the locked file name and sha256 are the object's key
         # (files/<sha256>/<wheel>), so no index request is needed, and the link URL is stable
         # for Poetry's artifact cache.
+        from ..index import file_kind
         from ..keys import file_key
 
         locked = []
+        project = canonicalize_name(package.name)
         for entry in package.files:
             algorithm, _, digest = str(entry.get("hash", "")).partition(":")
-            if algorithm == "sha256" and str(entry.get("file", "")).endswith(".whl"):
-                key = file_key(canonicalize_name(package.name), digest, str(entry["file"]))
-                locked.append(Link(self.object_url(key), hashes={"sha256": digest}))
+            filename = str(entry.get("file", ""))
+            if algorithm == "sha256" and file_kind(filename, project, package.version.text) is not None \
+                    and len(digest) == 64 and all(c in "0123456789abcdef" for c in digest):
+                locked.append(Link(self.object_url(file_key(project, digest, filename)), hashes={"sha256": digest}))
         if locked:
-            return locked
+            return locked  # every locked file: Poetry's chooser picks the one for this environment
         index = self.index(package.name)
         release = self._guard(lambda: self.core.release(index, package.version.text)) if index is not None else None
         if release is None:
             return []
-        url = self.object_url(release.key)
         return [
-            Link(
-                url,
-                requires_python=release.meta.requires_python,
-                hashes={"sha256": release.meta.sha256},
-                yanked=_yanked(release),
-            )
+            Link(self.object_url(f.key), requires_python=f.requires_python, hashes={"sha256": f.sha256},
+                 yanked=f.yank_value)
+            for f in release.ordered()
         ]
 
     def search(self, query: str | list[str]) -> list[Package]:
@@ -231,7 +237,7 @@ class PipperSource(CachedRepository):
             latest = index.versions()[-1]
             release = index.releases[str(latest)]
             package = self._package(name, Version.parse(str(latest)), release)
-            package.description = release.meta.summary
+            package.description = release.summary
             results.append(package)
         return results
 
