@@ -17,7 +17,7 @@ from pathlib import Path
 from poetry_pipper.bundle import make_bundle, read_bundle
 
 from .conftest import Repo
-from .helpers import ROOT, Result, make_wheel, only_file
+from .helpers import ROOT, Result, make_sdist, make_wheel, only_file
 
 WORKERS = 8
 
@@ -62,6 +62,26 @@ def publish_together(repo_url: str, env: dict[str, str], shares: list[list[Path]
     for thread in during:
         thread.join()
     return [json.loads(line) for out in outs for line in out.read_text().splitlines()]
+
+
+def test_eight_processes_add_different_files_to_one_version(s3_repo: Repo, tmp_path: Path) -> None:
+    """Separate CI jobs each publishing their platform wheel of one version at the same moment: all win."""
+    platforms = ["manylinux_2_17_x86_64", "manylinux_2_17_aarch64", "musllinux_1_2_x86_64", "macosx_11_0_arm64",
+                 "macosx_10_9_x86_64", "win_amd64", "win_arm64"]
+    files = [make_wheel(tmp_path / "w" / p, "multi", "1.0.0", tags=[f"cp312-cp312-{p}"], body=f"P = {p!r}\n")
+             for p in platforms]
+    files.append(make_sdist(tmp_path / "s", "multi", "1.0.0"))
+    s3_repo.mark()
+    results = publish_together(s3_repo.url, s3_repo.env, [[f] for f in files], tmp_path)
+    print(f"{len(results)} files of one version by {WORKERS} processes, conflicts: {dict(conflicts(s3_repo))}")
+    assert len(results) == WORKERS
+    for result in results:
+        assert result["code"] == 0 and "Published multi 1.0.0" in result["stdout"], result
+    release = s3_repo.open().require_index("multi").releases["1.0.0"]
+    assert sorted(release.files) == sorted(f.name for f in files)
+    assert "no drift" in s3_repo.cli("verify", "-b", s3_repo.url).assert_ok().stdout
+    page = s3_repo.open().storage.get("simple/multi/index.html")
+    assert page is not None and page.data.count(b"<a ") == WORKERS
 
 
 def conflicts(repo: Repo) -> Counter[int]:

@@ -44,9 +44,11 @@ def test_bundle_and_publish_to_a_source_then_consume_it(s3_repo: Repo, public_in
     published = lib.poetry("pipper", "publish", "-r", "private").assert_ok().stdout
     assert "Published acme-greetings 1.0.0" in published and s3_repo.url in published
     again = lib.poetry("pipper", "publish", "-r", "private", "--build").assert_ok().stdout
-    assert "already published" in again
-    # No -r/-b: the project's only s3:// source is used.
-    assert "already published" in lib.poetry("pipper", "publish").assert_ok().stdout
+    # --build publishes the wheel (rebuilt byte for byte: already there) and the sdist.
+    assert "acme_greetings-1.0.0-py3-none-any.whl already published" in again
+    assert "Published acme-greetings 1.0.0 (acme_greetings-1.0.0.tar.gz)" in again
+    # No -r/-b: the project's only s3:// source is used; dist/ now holds the bundle and the sdist.
+    assert lib.poetry("pipper", "publish").assert_ok().stdout.count("already published") == 2
 
     app = example(tmp_path, "consumer-app", s3_repo, public_index)
     app.poetry("install").assert_ok()

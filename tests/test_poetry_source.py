@@ -13,7 +13,7 @@ import pytest
 from poetry_pipper.bundle import make_bundle
 
 from .conftest import AuthS3, PublicIndex, Repo
-from .helpers import make_wheel
+from .helpers import make_sdist, make_wheel
 from .poetry_helpers import Project, poetry_env, pyproject
 
 pytestmark = pytest.mark.poetry
@@ -83,6 +83,34 @@ def test_add_lock_install_and_request_counts(s3_repo: Repo, public_index: Public
     app.poetry("install").assert_ok()
     assert gets(s3_repo) == {}
     assert app.has("chain_a")
+
+
+def test_many_files_per_version_are_locked_and_the_right_one_installed(
+        s3_repo: Repo, public_index: PublicIndex, tmp_path: Path) -> None:
+    """Every file of a version is in poetry.lock with its sha256, as for PyPI; Poetry installs the one for
+    this environment (a lock made here installs on macOS too: its wheel is listed)."""
+    import sys
+
+    from packaging.tags import sys_tags
+
+    py = f"cp{sys.version_info.major}{sys.version_info.minor}"
+    linux = next(t for t in sys_tags() if t.platform.startswith("manylinux") and t.interpreter == py)
+    names = []
+    for label, tag in (("linux", f"{py}-{py}-{linux.platform}"), ("mac", "cp312-cp312-macosx_11_0_arm64"),
+                       ("windows", f"{py}-{py}-win_amd64")):
+        wheel = make_wheel(tmp_path / "w" / label, "native-lib", "1.0.0", tags=[tag], body=f"BUILT_FOR = {label!r}\n")
+        s3_repo.cli("publish", str(wheel), "-b", s3_repo.url).assert_ok()
+        names.append(wheel.name)
+    sdist = make_sdist(tmp_path / "s", "native-lib", "1.0.0")
+    s3_repo.cli("publish", str(sdist), "-b", s3_repo.url).assert_ok()
+    app = project(tmp_path, s3_repo, public_index)
+    s3_repo.mark()
+    app.poetry("add", "native-lib", "--source", "private").assert_ok()
+    assert gets(s3_repo) == {"index": 1, "wheel": 1}  # still one GET to lock, one per wheel to install
+    for name in [*names, sdist.name]:
+        assert name in app.lock
+    assert app.lock.count("sha256:") >= 4
+    assert app.python("import native_lib; print(native_lib.BUILT_FOR)").stdout.strip() == "linux"
 
 
 def test_file_source_and_source_add(local_repo: Repo, public_index: PublicIndex, tmp_path: Path) -> None:

@@ -140,9 +140,10 @@ class LocalStorage:
         return self._path(key).is_file()
 
     def list(self, prefix: str) -> Iterator[str]:
-        base = self.root / prefix if prefix else self.root
-        start = base if base.is_dir() else base.parent
-        if not start.is_dir():
+        # As S3: every key that starts with ``prefix``, so walk the folder the prefix's last part is in.
+        start = self.root / prefix.rsplit("/", 1)[0] if "/" in prefix else self.root
+        root = self.root.resolve()
+        if not start.is_dir() or (start.resolve() != root and root not in start.resolve().parents):
             return
         found = []
         for dirpath, _dirs, files in os.walk(start):
