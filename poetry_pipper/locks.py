@@ -158,11 +158,17 @@ class _Reader:
                 from None
 
 
+def _display(path: str | os.PathLike[str]) -> str:
+    """A path for messages and origins: as given, or escaped when it holds control characters."""
+    text = os.fspath(path)
+    return text if text.isprintable() else show(text, 300)
+
+
 def read_lock(path: str | os.PathLike[str], *, kind: str | None = None) -> LockFile:
     """Read one lock or requirements file (``kind``: one of :data:`KNOWN_FORMATS`, else detected)."""
-    display = os.fspath(path)
+    display = _display(path)
     reader = _Reader(display)
-    file = Path(display)
+    file = Path(os.fspath(path))
     reader.seen.add(_identity(file))
     text = reader.read_text(file, display)
     if kind is None:
@@ -524,7 +530,7 @@ def _include(value: str, path: Path, where: str, reader: _Reader) -> None:
     if identity in reader.seen:
         return  # read already (an include cycle or a diamond): its pins are counted once
     reader.seen.add(identity)
-    display = os.fspath(target)
+    display = _display(target)
     try:
         text = reader.read_text(target, display)
     except FormatError as exc:

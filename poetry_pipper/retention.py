@@ -258,14 +258,14 @@ def plan(packages: Iterable[PackageVersions], policy: Policy, *, now: datetime,
 
 def _plan_package(package: PackageVersions, policy: Policy, now: datetime,
                   protection: Protection) -> list[Decision]:
-    versions = sorted(package.versions, key=_order, reverse=True)
-    releases = [info for info in versions if not info.yanked]
-    rank = {id(info): number for number, info in enumerate(releases, 1)}
     decisions = []
-    for info in versions:
+    releases = 0  # non-yanked versions seen so far, newest first: the rank of the current one
+    for info in sorted(package.versions, key=_order, reverse=True):
+        releases += not info.yanked
+        rank = None if info.yanked else releases
         locked = tuple(protection.protects(package.name, info.version, [file.sha256 for file in info.files]))
-        guards = (["newest release"] if rank.get(id(info)) == 1 else []) + [f"locked by {o}" for o in locked]
-        selected, verdicts = _select(info, rank.get(id(info)), policy, now)
+        guards = (["newest release"] if rank == 1 else []) + [f"locked by {o}" for o in locked]
+        selected, verdicts = _select(info, rank, policy, now)
         action = KEEP if guards or not selected else _removal(policy, info)
         decisions.append(Decision(package.name, info.version, action, tuple(info.files),
                                   tuple(guards + verdicts), locked, info.yanked))
@@ -316,8 +316,9 @@ def _yank_grace(info: VersionInfo, older_than: timedelta | None, now: datetime) 
     return False, f"yanked {format_ago(age)}, not longer than {format_age(older_than)}"
 
 
-def _order(info: VersionInfo) -> tuple[Version, str]:
-    return info.version, str(info.version)
+def _order(info: VersionInfo) -> tuple[Version, str, tuple[FileInfo, ...], datetime]:
+    """PEP 440 order; equal versions (``1.0``, ``1.0.0``) by their text, files and upload time, for a stable plan."""
+    return info.version, str(info.version), tuple(sorted(info.files)), _aware(info.uploaded)
 
 
 def _aware(when: datetime) -> datetime:

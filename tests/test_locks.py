@@ -137,9 +137,12 @@ default = true
 
 
 EXPECTED = {("lkalpha", "1.1.0"), ("lkbeta", "2.0.0"), ("lkgamma", "3.0.0")}
+#: One xdist worker runs the real tools once for all the tests that read their files.
+REAL = "real-locks"
 
 
 @pytest.mark.poetry
+@pytest.mark.xdist_group(REAL)
 @pytest.mark.parametrize("filename", ["poetry.lock", "uv.lock", "pylock.toml", "requirements.txt"])
 def test_real_lock_files_pin_every_locked_version_with_its_hashes(real_locks: RealLocks, filename: str) -> None:
     lock = read_lock(real_locks.project / filename)
@@ -154,6 +157,7 @@ def test_real_lock_files_pin_every_locked_version_with_its_hashes(real_locks: Re
 
 
 @pytest.mark.poetry
+@pytest.mark.xdist_group(REAL)
 @pytest.mark.parametrize("filename", ["poetry.lock", "uv.lock", "pylock.toml", "requirements.txt"])
 def test_real_lock_files_protect_by_version_and_by_hash(real_locks: RealLocks, filename: str) -> None:
     protection = Protection.from_files([real_locks.project / filename])
@@ -168,6 +172,7 @@ def test_real_lock_files_protect_by_version_and_by_hash(real_locks: RealLocks, f
 
 
 @pytest.mark.poetry
+@pytest.mark.xdist_group(REAL)
 def test_real_poetry_lock_origin_names_the_file_and_the_package(real_locks: RealLocks) -> None:
     path = real_locks.project / "poetry.lock"
     assert Protection.from_files([path]).protects("lkbeta", "2.0.0") == [f"{path} (lkbeta 2.0.0)"]
@@ -549,6 +554,13 @@ def test_control_characters_in_entries_are_escaped_in_messages(tmp_path: Path) -
     text = '[[package]]\nname = "evil\\u001b[31m\\u202e\\nname"\nversion = "1"\n[metadata]\n'
     message = one_line_error(write(tmp_path / "poetry.lock", text))
     assert "\x1b" not in message and "\u202e" not in message and "\\x1b" in message
+
+
+def test_control_characters_in_include_paths_are_escaped(tmp_path: Path) -> None:
+    write(tmp_path / "evil\x1b[2J.txt", "evil==1.0\nrange>=1\n")
+    lock = read_lock(write(tmp_path / "requirements.txt", '-r "evil\x1b[2J.txt"\n'))
+    assert pins(lock) == {("evil", "1.0"): frozenset()}
+    assert "\x1b" not in lock.pins[0].origin + lock.warnings[0] and "\\x1b" in lock.pins[0].origin
 
 
 def test_deeply_nested_toml_is_an_error_not_a_crash(tmp_path: Path) -> None:
