@@ -136,6 +136,9 @@ class VersionInfo:
     yanked: bool = False
     yanked_at: datetime | None = None
 
+    def __post_init__(self) -> None:  # plain (filename, sha256, size) tuples and lists are accepted
+        object.__setattr__(self, "files", tuple(FileInfo(*file) for file in self.files))
+
     @property
     def bytes(self) -> int:
         return sum(file.size for file in self.files)

@@ -266,6 +266,12 @@ def test_summary_json_and_description() -> None:
         "reasons": ["not among the 1 newest (number 2)", "uploaded 100 days ago, older than 30d"]}
 
 
+def test_files_may_be_plain_tuples() -> None:
+    info = VersionInfo(Version("1.0"), [("a-1.0.whl", "0" * 64, 5), ("a-1.0.tar.gz", "1" * 64, 7)], NOW)  # type: ignore[arg-type]
+    assert info.files == (FileInfo("a-1.0.whl", "0" * 64, 5), FileInfo("a-1.0.tar.gz", "1" * 64, 7))
+    assert info.bytes == 12
+
+
 def test_summary_line_in_delete_mode() -> None:
     result = plan([package("a", release("2.0", 1, size=1), release("1.0", 100, size=2_500_000))], Policy(keep=1),
                   now=NOW)
