@@ -128,16 +128,16 @@ def describe_duration(seconds: int) -> str:
 
 
 def utcnow() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    return datetime.datetime.now(datetime.UTC).replace(microsecond=0)
 
 
 def format_time(when: datetime.datetime) -> str:
     """The human form used in messages: ``2025-01-31 14:05:00 UTC``."""
-    return when.astimezone(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return when.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _iso(when: datetime.datetime) -> str:
-    return when.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return when.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _parse_iso(text: Any, origin: str) -> datetime.datetime:
@@ -146,7 +146,7 @@ def _parse_iso(text: Any, origin: str) -> datetime.datetime:
     except ValueError:
         raise FormatError(f"{origin}: {text!r} is not a UTC time; run `pipper authorize` again") from None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone.utc)
+        when = when.replace(tzinfo=datetime.UTC)
     return when
 
 
@@ -176,7 +176,7 @@ def url_expiry(url: str) -> datetime.datetime | None:
         seconds = int(query["X-Amz-Expires"])
     except (KeyError, ValueError):
         return None
-    return signed.replace(tzinfo=datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
+    return signed.replace(tzinfo=datetime.UTC) + datetime.timedelta(seconds=seconds)
 
 
 def uses_temporary_credentials(url: str) -> bool:

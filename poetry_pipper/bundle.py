@@ -190,7 +190,7 @@ def inspect_wheel(path: Path, *, sha256: str | None = None) -> WheelInfo:
         requires_dist=[str(r) for r in meta.requires_dist or []],
         requires_python=str(meta.requires_python) if meta.requires_python else None,
         summary=meta.summary or "",
-        built=datetime.datetime(*newest, tzinfo=datetime.timezone.utc).isoformat(),
+        built=datetime.datetime(*newest, tzinfo=datetime.UTC).isoformat(),
     )
 
 

@@ -42,7 +42,7 @@ def exact_version(text: str, command: str) -> tuple[str, str]:
 
 def with_yank(reason: str | None, now: datetime.datetime | None = None) -> Callable[[DistFile], DistFile]:
     """Yank (``reason`` a string, maybe empty) or unyank (None) a file; the yank time is kept if already yanked."""
-    when = rfc3339(now or datetime.datetime.now(datetime.timezone.utc))
+    when = rfc3339(now or datetime.datetime.now(datetime.UTC))
 
     def change(dist: DistFile) -> DistFile:
         if reason is None:

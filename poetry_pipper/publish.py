@@ -45,7 +45,7 @@ class PublishResult:
 
 
 def _now() -> str:
-    return rfc3339(datetime.datetime.now(datetime.timezone.utc))
+    return rfc3339(datetime.datetime.now(datetime.UTC))
 
 
 def publish_paths(

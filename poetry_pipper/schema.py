@@ -79,7 +79,7 @@ def clean(text: str) -> bool:
 
 
 def rfc3339(when: datetime.datetime) -> str:
-    return when.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return when.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_time(text: str) -> datetime.datetime | None:
@@ -87,7 +87,7 @@ def parse_time(text: str) -> datetime.datetime | None:
         when = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return when if when.tzinfo is not None else when.replace(tzinfo=datetime.timezone.utc)
+    return when if when.tzinfo is not None else when.replace(tzinfo=datetime.UTC)
 
 
 class Fields:

@@ -69,8 +69,6 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def wheelhouse() -> Path:
-    if sys.version_info < (3, 11):
-        pytest.skip("pipper 0.11.1 needs Python >= 3.11")
     with _locked(CACHE / ".lock-wheelhouse"):
         if not (WHEELHOUSE / ".complete").exists():
             proc = subprocess.run(

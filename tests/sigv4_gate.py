@@ -160,7 +160,7 @@ class SigV4Gate:
         try:
             key_id = query["X-Amz-Credential"].split("/")[0]
             signed_at = datetime.datetime.strptime(query["X-Amz-Date"], "%Y%m%dT%H%M%SZ").replace(
-                tzinfo=datetime.timezone.utc
+                tzinfo=datetime.UTC
             )
             expires = int(query["X-Amz-Expires"])
             given = query["X-Amz-Signature"]
@@ -177,7 +177,7 @@ class SigV4Gate:
             return 400, {}, _error("AuthorizationQueryParametersError", "malformed SigV4 query parameters")
         if not hmac.compare_digest(expected, given):
             return 403, {}, _error("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.")
-        if datetime.datetime.now(datetime.timezone.utc) > signed_at + datetime.timedelta(seconds=expires):
+        if datetime.datetime.now(datetime.UTC) > signed_at + datetime.timedelta(seconds=expires):
             return 403, {}, _error("AccessDenied", "Request has expired")
         return self._get_as(key_id, secret, raw_path)
 

@@ -366,7 +366,7 @@ def test_expired_file_and_page_give_one_line(auth_s3: AuthS3, gate: SigV4Gate, p
 
 
 def _utcnow() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
+    return datetime.datetime.now(datetime.UTC)
 
 
 def test_consumer_errors(auth_s3: AuthS3, gate: SigV4Gate, published: Published, tmp_path: Path) -> None:

@@ -53,7 +53,7 @@ def wheel_dates(bundle: Path, tmp: Path) -> set[tuple[int, ...]]:
 
 def zip_date(epoch: int) -> tuple[int, ...]:
     """The date a zip file stores for ``epoch`` (UTC, in 2-second steps)."""
-    return datetime.datetime.fromtimestamp(epoch - epoch % 2, datetime.timezone.utc).timetuple()[:6]
+    return datetime.datetime.fromtimestamp(epoch - epoch % 2, datetime.UTC).timetuple()[:6]
 
 
 # -- SOURCE_DATE_EPOCH --------------------------------------------------------------------------
