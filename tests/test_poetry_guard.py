@@ -7,6 +7,9 @@ publishes `squat 1.0.0` (or `Legacy_Squat 1.0.0` in the pipper 0.x layout).
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -161,8 +164,9 @@ def test_one_root_list_get_per_source_and_only_when_resolving(s3_repo: Repo, pub
                                                     "uses-squat": '"*"', "tinypublic": '"*"'},
                   extra=f'\n[[tool.poetry.source]]\nname = "other"\nurl = "{other.url}"\npriority = "explicit"\n')
     s3_repo.mark()
-    for args in (["--version"], ["check"], ["show", "--tree"], ["pipper", "--help"]):
-        project.poetry(*args)
+    for args in (["--version"], ["check"], ["pipper", "info", "--help"]):
+        project.poetry(*args).assert_ok()
+    project.poetry("show", "--tree")  # no lock yet: Poetry says so
     assert s3_repo.requests() == []
     project.poetry("lock").assert_ok()
     roots = [r.path.split("?")[0] for r in s3_repo.requests() if r.path.split("?")[0].endswith("/packages/index.json")]
@@ -190,3 +194,24 @@ def test_a_lock_that_took_a_private_name_elsewhere(local_repo: Repo, public_inde
                      " is used: if poetry.lock has it from elsewhere, run `poetry update squat`"], result.stderr
     project.poetry("update", "squat", "--lock").assert_ok()
     assert locked(project)["squat"] == ("1.0.0", "private")
+
+
+def test_commands_that_do_not_resolve_load_nothing_heavy(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path) -> None:
+    """The plugin is active (s3:// source, guarded pool) but boto3 and the core are not even imported."""
+    project = app(tmp_path, s3_repo, public_index, {"squat": '"*"'})
+    code = (
+        "import sys\n"
+        "from poetry.console.application import Application\n"
+        "sys.argv = ['poetry', 'check']\n"
+        "application = Application()\n"
+        "application.auto_exits(False)\n"
+        "code = application.run()\n"
+        "from poetry.factory import Factory\n"
+        "print(code, sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore') or m in"
+        " ('poetry_pipper.repository', 'poetry_pipper.storage', 'poetry_pipper.legacy')))\n"
+        "pool = Factory().create_poetry(cwd=__import__('pathlib').Path('.')).pool\n"
+        "print(type(pool).__name__, [type(r).__name__ for r in pool.all_repositories])\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=project.path, capture_output=True, text=True, check=False,
+                          env={**os.environ, **project.env})
+    assert proc.stdout.splitlines()[-2:] == ["0 []", "GuardedPool ['LegacyRepository', 'PipperSource']"], proc.stderr
