@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 SETTINGS = "tool.poetry-pipper"
 KEYS = ("unguarded",)
+_PACKAGE_SIGNATURE = inspect.signature(RepositoryPool.package)
 
 
 class Guard:
@@ -114,7 +115,7 @@ class GuardedPool(RepositoryPool):
 
     def package(self, name: str, version: Version, *args: Any, **kwargs: Any) -> Package:
         # Poetry 2.0 passes (name, version, extras, repository_name), 2.1+ (name, version, repository_name).
-        arguments = inspect.signature(RepositoryPool.package).bind(self, name, version, *args, **kwargs).arguments
+        arguments = _PACKAGE_SIGNATURE.bind(self, name, version, *args, **kwargs).arguments
         arguments.pop("self")
         sources = self._only(name, arguments.get("repository_name"))
         if sources is None:
