@@ -193,6 +193,11 @@ def public_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PublicInd
     index.add(make_wheel(make_dir, "tinypublic", "1.0.0", body="def hello():\n    return 'public hello'\n"))
     # A public package squatting on a private name, with a higher version (dependency confusion).
     index.add(make_wheel(make_dir, "squatted", "99.0.0", body="SOURCE = 'PUBLIC INDEX'\n"))
+    # The same for the Poetry guard (tests/test_poetry_guard.py): direct, transitive (a public package
+    # depending on a private name) and a name published privately in the pipper 0.x layout.
+    for name in ("squat", "legacy-squat"):
+        index.add(make_wheel(make_dir, name, "99.0.0", body="SOURCE = 'PUBLIC INDEX'\n"))
+        index.add(make_wheel(make_dir, f"uses-{name}", "1.0.0", requires=[name]))
     yield index
     stop(proc)
 
@@ -368,6 +373,22 @@ def fault_proxy():  # type: ignore[no-untyped-def]
         if log and proxy.requests:
             with open(log, "a") as handle:  # one short line: appends from several workers do not mix
                 handle.write(f"{os.environ.get('PYTEST_CURRENT_TEST', '?').split(' ')[0]}: {proxy.summary()}\n")
+
+
+# -- the Poetry versions under test (tests/poetry_helpers.py, scripts/poetry-venv) ------------
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``poetry_exe``: every Poetry 2.x under test; ``old_poetry``: every Poetry before 2.0 under test."""
+    from .poetry_helpers import poetries_under_test
+
+    for fixture, wanted in (("poetry_exe", lambda p: p.major == 2), ("old_poetry", lambda p: p.major < 2)):
+        if fixture in metafunc.fixturenames:
+            found = [p for p in poetries_under_test() if wanted(p)]
+            params = [pytest.param(p, id=f"poetry-{p.version}") for p in found] or [
+                pytest.param(None, marks=pytest.mark.skip(reason=f"no {fixture} in PIPPER_TEST_POETRY (scripts/test sets it)"))
+            ]
+            metafunc.parametrize(fixture, params, scope="session")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -10,17 +10,46 @@ from pathlib import Path
 
 from .helpers import Result
 
+#: The test venv's own Poetry (whatever `pip install .[poetry]` gave).
 POETRY = str(Path(sys.executable).parent / "poetry")
+
+
+@dataclass(frozen=True)
+class Poetry:
+    """One Poetry executable under test, with this checkout installed as its plugin."""
+
+    path: str
+    version: str
+
+    @property
+    def major(self) -> int:
+        return int(self.version.split(".")[0])
+
+
+def _version_of(executable: str) -> str:
+    """The version of the Poetry a venv's ``bin/poetry`` runs, from its dist-info (no process)."""
+    venv = Path(executable).parent.parent
+    for info in venv.glob("lib/python*/site-packages/poetry-*.dist-info"):
+        return info.name.removeprefix("poetry-").removesuffix(".dist-info")
+    raise RuntimeError(f"{executable} is not the poetry of a venv with Poetry installed")
+
+
+def poetries_under_test() -> list[Poetry]:
+    """``PIPPER_TEST_POETRY`` (space-separated ``bin/poetry`` paths, set by scripts/test and
+    scripts/poetry-matrix from scripts/poetry-venv), else the test venv's own Poetry."""
+    paths = os.environ.get("PIPPER_TEST_POETRY", "").split() or [POETRY]
+    return [Poetry(path, _version_of(path)) for path in paths]
 
 
 @dataclass
 class Project:
     path: Path
     env: dict[str, str] = field(default_factory=dict)
+    executable: str = POETRY
 
     def poetry(self, *args: str, env: dict[str, str] | None = None, timeout: float = 300) -> Result:
         proc = subprocess.run(
-            [POETRY, "--no-ansi", "--no-interaction", *args],
+            [self.executable, "--no-ansi", "--no-interaction", *args],
             cwd=self.path,
             env={**os.environ, **self.env, **(env or {})},
             capture_output=True,

@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -14,12 +15,12 @@ from poetry_pipper.commands import COMMANDS
 
 from .conftest import PublicIndex, Repo
 from .helpers import ROOT, run_cli
-from .poetry_helpers import POETRY, Project, poetry_env
+from .poetry_helpers import POETRY, Poetry, Project, poetry_env
 
 pytestmark = pytest.mark.poetry
 
 
-def example(tmp_path: Path, name: str, repo: Repo, public: PublicIndex) -> Project:
+def example(tmp_path: Path, name: str, repo: Repo, public: PublicIndex, exe: Poetry | None = None) -> Project:
     """Copy an example project, pointing its `private` source at the test repository."""
     path = tmp_path / name
     shutil.copytree(ROOT / "examples" / name, path)
@@ -27,15 +28,16 @@ def example(tmp_path: Path, name: str, repo: Repo, public: PublicIndex) -> Proje
     text = (path / "pyproject.toml").read_text().replace("s3://my-company-pypi/pipper", url)
     text += f'\n[[tool.poetry.source]]\nname = "public"\nurl = "{public.url}/"\npriority = "primary"\n'
     (path / "pyproject.toml").write_text(text)
-    return Project(path, {**poetry_env(tmp_path), **repo.env})
+    return Project(path, {**poetry_env(tmp_path), **repo.env}, exe.path if exe else POETRY)
 
 
-def test_bundle_and_publish_to_a_source_then_consume_it(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path) -> None:
+@pytest.mark.poetry_smoke
+def test_bundle_and_publish_to_a_source_then_consume_it(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:
     # acme-strings is published with the standalone CLI (setuptools project)...
     run_cli("bundle", str(ROOT / "examples" / "acme-strings"), "-o", str(tmp_path / "b"), "--no-isolation").assert_ok()
     s3_repo.cli("publish", str(tmp_path / "b"), "-b", s3_repo.url).assert_ok()
     # ...acme-greetings with `poetry pipper` and the project's source name.
-    lib = example(tmp_path, "acme-greetings", s3_repo, public_index)
+    lib = example(tmp_path, "acme-greetings", s3_repo, public_index, poetry_exe)
     out = lib.poetry("pipper", "bundle").assert_ok().stdout
     bundle = lib.path / "dist" / "acme-greetings-1.0.0.pipper"
     assert bundle.exists() and str(bundle) in out
@@ -50,15 +52,16 @@ def test_bundle_and_publish_to_a_source_then_consume_it(s3_repo: Repo, public_in
     # No -r/-b: the project's only s3:// source is used; dist/ now holds the bundle and the sdist.
     assert lib.poetry("pipper", "publish").assert_ok().stdout.count("already published") == 2
 
-    app = example(tmp_path, "consumer-app", s3_repo, public_index)
+    app = example(tmp_path, "consumer-app", s3_repo, public_index, poetry_exe)
     app.poetry("install").assert_ok()
     assert app.python("import consumer_app; consumer_app.main()").stdout.strip() == "HELLO WORLD!"
 
 
-def test_poetry_pipper_install_targets_the_project_venv(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path) -> None:
+@pytest.mark.poetry_smoke
+def test_poetry_pipper_install_targets_the_project_venv(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:
     run_cli("bundle", str(ROOT / "examples" / "acme-strings"), "-o", str(tmp_path / "b"), "--no-isolation").assert_ok()
     s3_repo.cli("publish", str(tmp_path / "b"), "-b", s3_repo.url).assert_ok()
-    app = example(tmp_path, "consumer-app", s3_repo, public_index)
+    app = example(tmp_path, "consumer-app", s3_repo, public_index, poetry_exe)
     before = (app.path / "pyproject.toml").read_text()
     result = app.poetry("pipper", "install", "acme-strings").assert_ok()
     assert "poetry add acme-strings --source private" in result.stdout
@@ -69,8 +72,9 @@ def test_poetry_pipper_install_targets_the_project_venv(s3_repo: Repo, public_in
     assert "already installed" in app.poetry("pipper", "install", "acme-strings").assert_ok().stdout
 
 
-def test_errors_are_one_line_under_poetry(local_repo: Repo, public_index: PublicIndex, tmp_path: Path) -> None:
-    app = example(tmp_path, "consumer-app", local_repo, public_index)
+@pytest.mark.poetry_smoke
+def test_errors_are_one_line_under_poetry(local_repo: Repo, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:
+    app = example(tmp_path, "consumer-app", local_repo, public_index, poetry_exe)
     result = app.poetry("pipper", "install", "no-such-package")
     assert result.code == 1
     lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -95,25 +99,27 @@ def test_help_parity(command: str, tmp_path: Path) -> None:
     assert description in poetry_help
 
 
-def test_credentials_option_takes_key_and_secret_under_poetry(auth_s3, public_index: PublicIndex, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.poetry_smoke
+def test_credentials_option_takes_key_and_secret_under_poetry(auth_s3, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:  # type: ignore[no-untyped-def]
     """`poetry pipper install -c KEY SECRET NAME`: the words after -c are the keys, NAME the package."""
-    url = f"s3://{auth_s3.bucket}/poetry-c"
+    url = f"s3://{auth_s3.bucket}/poetry-c-{uuid.uuid4().hex[:8]}"  # one prefix per Poetry under test
     publisher = Repo(url, auth_s3.env(auth_s3.publisher))
     run_cli("bundle", str(ROOT / "examples" / "acme-strings"), "-o", str(tmp_path / "b"), "--no-isolation").assert_ok()
     publisher.cli("publish", str(tmp_path / "b"), "-b", url).assert_ok()
     consumer = Repo(url, {"AWS_ENDPOINT_URL": auth_s3.server.endpoint}, auth_s3.server, auth_s3.bucket)
-    app = example(tmp_path, "consumer-app", consumer, public_index)
+    app = example(tmp_path, "consumer-app", consumer, public_index, poetry_exe)
     app.env.update({"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""})
     key, secret = auth_s3.reader
     result = app.poetry("pipper", "install", "-c", key, secret, "acme-strings").assert_ok()
     assert app.has("acme_strings") and secret not in result.output
 
 
-def test_repository_option_takes_a_named_repository_too(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path) -> None:
+@pytest.mark.poetry_smoke
+def test_repository_option_takes_a_named_repository_too(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:
     run_cli("bundle", str(ROOT / "examples" / "acme-strings"), "-o", str(tmp_path / "b"), "--no-isolation").assert_ok()
     s3_repo.cli("publish", str(tmp_path / "b"), "-b", s3_repo.url).assert_ok()
     s3_repo.cli("repository", "add", "team", "-b", s3_repo.url).assert_ok()
-    app = example(tmp_path, "consumer-app", Repo(str(tmp_path / "elsewhere"), {}), public_index)
+    app = example(tmp_path, "consumer-app", Repo(str(tmp_path / "elsewhere"), {}), public_index, poetry_exe)
     app.env.update(s3_repo.env)
     # -r names a pipper repository, not a source of this project.
     out = app.poetry("pipper", "info", "acme-strings", "-r", "team", "--json").assert_ok().stdout

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from poetry_pipper.bundle import make_bundle
 
 from .conftest import AuthS3, PublicIndex, Repo
 from .helpers import make_sdist, make_wheel
-from .poetry_helpers import Project, poetry_env, pyproject
+from .poetry_helpers import POETRY, Poetry, Project, poetry_env, pyproject
 
 pytestmark = pytest.mark.poetry
 
@@ -26,14 +27,14 @@ def publish(repo: Repo, tmp_path: Path, name: str, version: str, **kwargs) -> No
 
 
 def project(tmp_path: Path, repo: Repo, public: PublicIndex, priority: str = "explicit", name: str = "app",
-            **kwargs) -> Project:  # type: ignore[no-untyped-def]
+            exe: Poetry | None = None, **kwargs) -> Project:  # type: ignore[no-untyped-def]
     path = tmp_path / name
     path.mkdir()
     url = repo.url if repo.url.startswith("s3://") else Path(repo.url).as_uri()
     (path / "pyproject.toml").write_text(
         pyproject([("public", public.url + "/", "primary"), ("private", url, priority)], **kwargs)
     )
-    return Project(path, {**poetry_env(tmp_path), **repo.env})
+    return Project(path, {**poetry_env(tmp_path), **repo.env}, exe.path if exe else POETRY)
 
 
 def chain(repo: Repo, tmp_path: Path) -> None:
@@ -44,22 +45,25 @@ def chain(repo: Repo, tmp_path: Path) -> None:
 
 
 def gets(repo: Repo) -> Counter[str]:
+    """Requests by kind: the root list (the guard's), package indexes, wheels, other methods."""
     kinds: Counter[str] = Counter()
     for r in repo.requests():
+        path = r.path.split("?")[0]
         if r.method == "GET":
-            kinds["wheel" if r.path.split("?")[0].endswith(".whl") else "index"] += 1
+            kinds["wheel" if path.endswith(".whl") else "root" if path.endswith("/packages/index.json") else "index"] += 1
         else:
             kinds[r.method] += 1
     return kinds
 
 
-def test_add_lock_install_and_request_counts(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path) -> None:
+@pytest.mark.poetry_smoke
+def test_add_lock_install_and_request_counts(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:
     chain(s3_repo, tmp_path)
-    app = project(tmp_path, s3_repo, public_index)
+    app = project(tmp_path, s3_repo, public_index, exe=poetry_exe)
     s3_repo.mark()
     app.poetry("add", "chain-a", "--source", "private").assert_ok()
-    # One index GET per private package to resolve, one GET per wheel to install.
-    assert gets(s3_repo) == {"index": 2, "wheel": 2}
+    # The guard's root list, one index GET per private package to resolve, one GET per wheel to install.
+    assert gets(s3_repo) == {"root": 1, "index": 2, "wheel": 2}
     assert app.has("chain_a") and app.has("chain_b") and app.has("tinypublic")
     lock = app.lock
     assert 'reference = "private"' in lock and f'url = "{s3_repo.url}"' in lock
@@ -69,9 +73,9 @@ def test_add_lock_install_and_request_counts(s3_repo: Repo, public_index: Public
     shutil.rmtree(tmp_path / "poetry-cache")
     s3_repo.mark()
     app.poetry("lock", "--regenerate").assert_ok()
-    assert gets(s3_repo) == {"index": 2}
+    assert gets(s3_repo) == {"root": 1, "index": 2}
 
-    # A fresh venv from the lock does not re-resolve: only the wheels are fetched...
+    # A fresh venv from the lock does not re-resolve (nor read the root list): only the wheels are fetched...
     shutil.rmtree(app.path / ".venv")
     shutil.rmtree(tmp_path / "poetry-cache")
     s3_repo.mark()
@@ -106,19 +110,20 @@ def test_many_files_per_version_are_locked_and_the_right_one_installed(
     app = project(tmp_path, s3_repo, public_index)
     s3_repo.mark()
     app.poetry("add", "native-lib", "--source", "private").assert_ok()
-    assert gets(s3_repo) == {"index": 1, "wheel": 1}  # still one GET to lock, one per wheel to install
+    assert gets(s3_repo) == {"root": 1, "index": 1, "wheel": 1}  # one GET to lock, one per wheel to install
     for name in [*names, sdist.name]:
         assert name in app.lock
     assert app.lock.count("sha256:") >= 4
     assert app.python("import native_lib; print(native_lib.BUILT_FOR)").stdout.strip() == "linux"
 
 
-def test_file_source_and_source_add(local_repo: Repo, public_index: PublicIndex, tmp_path: Path) -> None:
+@pytest.mark.poetry_smoke
+def test_file_source_and_source_add(local_repo: Repo, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:
     chain(local_repo, tmp_path)
     path = tmp_path / "app"
     path.mkdir()
     (path / "pyproject.toml").write_text(pyproject([("public", public_index.url + "/", "primary")]))
-    app = Project(path, poetry_env(tmp_path))
+    app = Project(path, poetry_env(tmp_path), poetry_exe.path)
     app.poetry("source", "add", "private", Path(local_repo.url).as_uri(), "--priority", "explicit").assert_ok()
     app.poetry("add", "chain-a@1.0.0", "--source", "private").assert_ok()
     assert app.python("import chain_a; print(chain_a.VERSION)").stdout.strip() == "1.0.0"
@@ -126,21 +131,23 @@ def test_file_source_and_source_add(local_repo: Repo, public_index: PublicIndex,
 
 
 @pytest.mark.parametrize("priority", ["supplemental", "primary"])
-def test_other_priorities(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path, priority: str) -> None:
+@pytest.mark.poetry_smoke
+def test_other_priorities(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry, priority: str) -> None:
     chain(s3_repo, tmp_path)
-    app = project(tmp_path, s3_repo, public_index, priority=priority, dependencies=["chain-a>=1"])
+    app = project(tmp_path, s3_repo, public_index, priority=priority, dependencies=["chain-a>=1"], exe=poetry_exe)
     app.poetry("lock").assert_ok()
     assert app.lock.count('reference = "private"') == 2
     app.poetry("install").assert_ok()
     assert app.has("chain_b")
 
 
-def test_private_names_never_come_from_the_public_index(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path) -> None:
+@pytest.mark.poetry_smoke
+def test_private_names_never_come_from_the_public_index(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:
     """`squatted` is 99.0.0 on the public index; the private 1.0.0 is locked."""
     publish(s3_repo, tmp_path, "needs-squatted", "1.0.0", requires=["squatted"])
     publish(s3_repo, tmp_path, "squatted", "1.0.0")  # published after its dependent on purpose
     for priority in ("explicit", "supplemental"):
-        app = project(tmp_path, s3_repo, public_index, priority=priority, name=f"app-{priority}")
+        app = project(tmp_path, s3_repo, public_index, priority=priority, name=f"app-{priority}", exe=poetry_exe)
         app.poetry("add", "needs-squatted", "--source", "private", "--lock").assert_ok()
         lock = app.lock
         block = lock[lock.index('name = "squatted"'):]
@@ -148,9 +155,10 @@ def test_private_names_never_come_from_the_public_index(s3_repo: Repo, public_in
         assert 'reference = "private"' in block.split("[[package]]")[0]
 
 
-def test_update_sees_new_versions_and_show_latest(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path) -> None:
+@pytest.mark.poetry_smoke
+def test_update_sees_new_versions_and_show_latest(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:
     chain(s3_repo, tmp_path)
-    app = project(tmp_path, s3_repo, public_index, priority="supplemental")
+    app = project(tmp_path, s3_repo, public_index, priority="supplemental", exe=poetry_exe)
     app.poetry("add", "chain-a@^1.0", "--source", "private").assert_ok()
     publish(s3_repo, tmp_path, "chain-a", "1.2.0", requires=["chain-b>=1"])
     show = app.poetry("show", "--latest").assert_ok().stdout
@@ -161,9 +169,10 @@ def test_update_sees_new_versions_and_show_latest(s3_repo: Repo, public_index: P
     assert "chain-a" in search and "chain-b" in search
 
 
-def test_republished_version_never_serves_a_stale_hash(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path) -> None:
+@pytest.mark.poetry_smoke
+def test_republished_version_never_serves_a_stale_hash(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:
     publish(s3_repo, tmp_path, "mutable", "1.0.0")
-    app = project(tmp_path, s3_repo, public_index)
+    app = project(tmp_path, s3_repo, public_index, exe=poetry_exe)
     app.poetry("add", "mutable", "--source", "private", "--lock").assert_ok()
     first = app.lock
     wheel = make_wheel(tmp_path / "w2", "mutable", "1.0.0", body="CHANGED = True\n")
@@ -177,25 +186,27 @@ def test_republished_version_never_serves_a_stale_hash(s3_repo: Repo, public_ind
     assert sha256_file(wheel) in second
 
 
-def test_yanked_versions_are_skipped_unless_pinned(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path) -> None:
+@pytest.mark.poetry_smoke
+def test_yanked_versions_are_skipped_unless_pinned(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:
     from poetry_pipper.lifecycle import yank
 
     publish(s3_repo, tmp_path, "yanky", "1.0.0")
     publish(s3_repo, tmp_path, "yanky", "1.1.0")
     yank(s3_repo.open(), "yanky:1.1.0", "broken")
-    app = project(tmp_path, s3_repo, public_index)
+    app = project(tmp_path, s3_repo, public_index, exe=poetry_exe)
     app.poetry("add", "yanky", "--source", "private", "--lock").assert_ok()
     assert 'version = "1.0.0"' in app.lock
-    pinned = project(tmp_path, s3_repo, public_index, name="pinned")
+    pinned = project(tmp_path, s3_repo, public_index, name="pinned", exe=poetry_exe)
     pinned.poetry("add", "yanky==1.1.0", "--source", "private", "--lock").assert_ok()
     assert 'version = "1.1.0"' in pinned.lock
 
 
-def test_http_basic_credentials_per_source(auth_s3: AuthS3, public_index: PublicIndex, tmp_path: Path) -> None:
-    url = f"s3://{auth_s3.bucket}/poetry-basic"
+@pytest.mark.poetry_smoke
+def test_http_basic_credentials_per_source(auth_s3: AuthS3, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:
+    url = f"s3://{auth_s3.bucket}/poetry-basic-{uuid.uuid4().hex[:8]}"  # one prefix per Poetry under test
     repo = Repo(url, auth_s3.env(auth_s3.publisher))
     publish(repo, tmp_path, "basic-auth-pkg", "1.0.0")
-    app = project(tmp_path, repo, public_index)
+    app = project(tmp_path, repo, public_index, exe=poetry_exe)
     no_aws = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}
     app.env.update(no_aws)
     reader_key, reader_secret = auth_s3.reader

@@ -52,15 +52,20 @@ class PoetryFrontDoor:
 
     def run(self, io: Any) -> int:
         """Accept ``-c KEY SECRET [TOKEN]`` as the ``pipper`` CLI does (cleo options take one value)."""
-        from cleo.io.inputs.argv_input import ArgvInput
+        from .compat import argv_tokens
 
-        if isinstance(io.input, ArgvInput) and any(t in ("-c", "--credentials") for t in io.input._tokens):
+        tokens = argv_tokens(io.input)
+        if tokens is not None and any(t in ("-c", "--credentials") for t in tokens):
+            from cleo.io.inputs.argv_input import ArgvInput
+
             from ..credentials import expand_credentials_args
 
-            tokens = list(io.input._tokens)
             # Poetry joins the command's words into one token ("pipper install"); rewrite what follows.
             start = next((i + 1 for i, t in enumerate(tokens) if t.startswith("pipper ")), 0)
-            io.input._set_tokens(tokens[:start] + expand_credentials_args(tokens[start:]))
+            rewritten = ArgvInput([io.input.script_name or "", *tokens[:start], *expand_credentials_args(tokens[start:])])
+            rewritten.set_stream(io.input.stream)  # what cleo carries over when it rewrites an input
+            rewritten.interactive(io.input.is_interactive())
+            io.set_input(rewritten)
         return super().run(io)  # type: ignore[misc, no-any-return]
 
     @property

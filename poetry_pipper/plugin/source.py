@@ -7,8 +7,8 @@ on-disk release cache (keyed ``name:version`` forever, it could serve a stale ha
 re-published version). Wheels are never downloaded while locking.
 
 Dependencies of a private package that are published in the same repository are pinned to
-this source (``Dependency.source_name``), so Poetry never looks for them on a public index,
-whatever the source's priority (dependency confusion).
+this source (``Dependency.source_name``) at no extra request; the guard (:mod:`.guard`) pins
+every name the source publishes, whoever depends on it.
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING, Any
 from packaging.utils import canonicalize_name
 from poetry.core.packages.package import Package
 from poetry.core.packages.utils.link import Link
-from poetry.repositories.cached_repository import CachedRepository
+
+from .compat import PoetryRepository
 
 if TYPE_CHECKING:
     from cleo.io.io import IO
     from packaging.utils import NormalizedName
     from poetry.config.config import Config
     from poetry.core.constraints.version import Version, VersionConstraint
-    from poetry.inspection.info import PackageInfo
     from poetry.poetry import Poetry
 
     from ..index import PackageIndex, Release
@@ -40,9 +40,12 @@ class PipperSourceError(RuntimeError):
     """One line naming the source and the fix."""
 
 
-class PipperSource(CachedRepository):
-    def __init__(self, name: str, url: str, *, config: Config, disable_cache: bool = False) -> None:
-        super().__init__(name, disable_cache=disable_cache, config=config)
+class PipperSource(PoetryRepository):
+    """Release info always comes from the (memoized, one-GET) package index, never from an on-disk
+    cache: Poetry's release cache is keyed ``name:version`` forever and could serve a stale hash."""
+
+    def __init__(self, name: str, url: str, *, config: Config) -> None:
+        super().__init__(name)
         self._url = url.rstrip("/")
         self._config = config
         self._lock = threading.Lock()
@@ -51,6 +54,7 @@ class PipperSource(CachedRepository):
         self._executor: ThreadPoolExecutor | None = None
         self._core: Repository | None = None
         self._root: str | None = None
+        self._published: frozenset[str] | None = None
 
     @property
     def url(self) -> str:
@@ -96,6 +100,18 @@ class PipperSource(CachedRepository):
                 )
             raise PipperSourceError(f"source '{self.name}' ({self._url}): {message}") from None
 
+    def published(self) -> frozenset[str]:
+        """Names published here, for the guard: one GET of the root list per run (guard.py)."""
+        with self._lock:
+            if self._published is not None:
+                return self._published
+        from ..guard import published_names
+
+        names: frozenset[str] = self._guard(lambda: published_names(self.core))
+        with self._lock:
+            self._published = names
+        return names
+
     def index(self, name: str) -> PackageIndex | None:
         """The package's index: one GET per package per run, shared by every caller."""
         key = canonicalize_name(name)
@@ -135,7 +151,7 @@ class PipperSource(CachedRepository):
 
     # -- what Poetry asks ----------------------------------------------------------------
 
-    def _find_packages(self, name: NormalizedName, constraint: VersionConstraint) -> list[Package]:
+    def candidates(self, name: NormalizedName, constraint: VersionConstraint) -> list[Package]:
         from poetry.core.constraints.version import Version
 
         index = self.index(name)
@@ -153,7 +169,8 @@ class PipperSource(CachedRepository):
             name, version, source_type="legacy", source_reference=self.name, source_url=self._url, yanked=_yanked(release)
         )
 
-    def _get_release_info(self, name: NormalizedName, version: Version) -> dict[str, Any]:
+    def package(self, name: str, version: Version, extras: list[str] | None = None) -> Package:
+        """The release as Poetry's resolver needs it. ``extras`` is passed by Poetry 2.0 only (unused there too)."""
         from poetry.inspection.info import PackageInfo
 
         from ..index import SDIST
@@ -164,7 +181,9 @@ class PipperSource(CachedRepository):
         # for different platforms may differ); the chosen file's own are what pip installs.
         requires_dist = list(dict.fromkeys(r for f in files for r in f.requires_dist))
         primary = next((f for f in files if f.kind == SDIST), files[0])
-        return PackageInfo(
+        # PackageInfo parses Requires-Dist as Poetry does for any index (markers, extras); the
+        # package itself is made with this source, through public constructors only.
+        parsed = PackageInfo(
             name=release.name,
             version=release.version,
             summary=release.summary,
@@ -172,27 +191,19 @@ class PipperSource(CachedRepository):
             requires_python=primary.requires_python,
             files=[{"file": f.filename, "hash": f"sha256:{f.sha256}"} for f in files],
             yanked=_yanked(release),
-            cache_version=str(self.CACHE_VERSION),
-        ).asdict()
-
-    def get_release_info(self, name: NormalizedName, version: Version) -> PackageInfo:
-        # Always from the (memoized, one-GET) index: never a stale on-disk entry.
-        from poetry.inspection.info import PackageInfo
-
-        return PackageInfo.load(self._get_release_info(name, version))
-
-    def package(self, name: str, version: Version) -> Package:
-        package = self.get_release_info(canonicalize_name(name), version).to_package(name=name)
-        package._source_type = "legacy"
-        package._source_url = self._url
-        package._source_reference = self.name
-        release = self._release(name, version)
+        ).to_package(name=name)
+        package = self._package(name, version, release)
+        package.description = parsed.description
+        package.python_versions = parsed.python_versions
+        package.files = parsed.files
         private = set(release.private_requires)
         with self._lock:
             private |= {n for n, index in self._indexes.items() if index is not None}
-        for dependency in package.all_requires:
+        for dependency in parsed.requires:
             if dependency.name in private:
                 dependency.source_name = self.name
+            package.add_dependency(dependency)
+        package.extras = parsed.extras
         return package
 
     def find_links_for_package(self, package: Package) -> list[Link]:
@@ -248,22 +259,29 @@ def _yanked(release: Release) -> str | bool:
 
 
 def install_sources(poetry: Poetry, io: IO) -> None:
-    """Swap every s3:// or file:// source Poetry built as a LegacyRepository for a PipperSource."""
-    pool = poetry.pool
-    ours = [r for r in pool.all_repositories if str(getattr(r, "url", "")).startswith(SCHEMES)]
-    if not ours:
+    """Give Poetry a guarded pool where each s3:// or file:// source is a PipperSource.
+
+    Poetry built those sources as LegacyRepository objects; the other sources, every priority
+    and the order of the sources are kept. Nothing is read from the sources here.
+    """
+    old = poetry.pool
+    if not any(str(getattr(r, "url", "")).startswith(SCHEMES) for r in old.all_repositories):
         return
+    from .guard import Guard, GuardedPool, unguarded
     from .transport import mount_on_poetry_sessions
 
     mount_on_poetry_sessions()
-    ordered = [(r, pool.get_priority(r.name)) for r in pool.all_repositories]
-    for repository, _priority in ordered:
-        pool.remove_repository(repository.name)
-    for repository, priority in ordered:
-        if repository in ours:
-            url = str(getattr(repository, "url"))  # noqa: B009 - LegacyRepository.url
-            repository = PipperSource(repository.name, url, config=poetry.config,
-                                      disable_cache=getattr(repository, "_disable_cache", False))
+    ours: list[PipperSource] = []
+    repositories = []
+    for repository in old.all_repositories:  # by priority, then in declaration order
+        url = str(getattr(repository, "url", ""))
+        if url.startswith(SCHEMES):
+            repository = PipperSource(repository.name, url, config=poetry.config)
+            ours.append(repository)
             if io.is_debug():
                 io.write_error_line(f"pipper: source '{repository.name}' -> {url}")
+        repositories.append((repository, old.get_priority(repository.name)))
+    pool = GuardedPool(Guard(ours, unguarded(poetry), io), config=poetry.config)
+    for repository, priority in repositories:
         pool.add_repository(repository, priority=priority)
+    poetry.set_pool(pool)

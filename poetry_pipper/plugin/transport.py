@@ -102,16 +102,12 @@ def mount_on_poetry_sessions() -> None:
     with _LOCK:
         if _PATCHED:
             return
-        from poetry.utils.authenticator import Authenticator
+        from .compat import mount_on_sessions
 
-        original = Authenticator.create_session
-
-        def create_session(self: Authenticator) -> Any:
-            session = original(self)
+        def mount(session: Any) -> None:
             adapter = PipperAdapter()
             session.mount("s3://", adapter)
             session.mount("file://", adapter)
-            return session
 
-        Authenticator.create_session = create_session  # type: ignore[method-assign]
+        mount_on_sessions(mount)
         _PATCHED = True
