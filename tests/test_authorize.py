@@ -35,8 +35,8 @@ from poetry_pipper.authorize import (
 from poetry_pipper.bundle import make_bundle
 from poetry_pipper.errors import PipperError
 
-from .conftest import AuthS3, PublicIndex, Repo, Venv, pip_env
 from .helpers import Result, make_wheel, run_cli
+from .servers import AuthS3, PublicIndex, RepoUnderTest, Venv, pip_env
 from .sigv4_gate import SigV4Gate
 
 # -- durations --------------------------------------------------------------------------
@@ -91,7 +91,7 @@ def test_bad_options_fail_before_any_request(args: list[str], expected: str, tmp
     assert not list(work.iterdir())
 
 
-def test_local_repository_is_refused(local_repo: Repo, tmp_path: Path) -> None:
+def test_local_repository_is_refused(local_repo: RepoUnderTest, tmp_path: Path) -> None:
     publish(local_repo, tmp_path, "localpkg", "1.0.0")
     line = local_repo.cli("authorize", "localpkg", "-b", local_repo.url).assert_one_line_error()
     assert "needs an S3 repository" in line and "local directory" in line
@@ -156,7 +156,7 @@ def gate(auth_s3: AuthS3) -> Iterator[SigV4Gate]:
     front.close()
 
 
-def publish(repo: Repo, tmp_path: Path, name: str, version: str, **kwargs) -> None:  # type: ignore[no-untyped-def]
+def publish(repo: RepoUnderTest, tmp_path: Path, name: str, version: str, **kwargs) -> None:  # type: ignore[no-untyped-def]
     wheel = make_wheel(tmp_path / "w" / f"{name}-{version}", name, version, **kwargs)
     bundle, _ = make_bundle(wheel, tmp_path / "b" / f"{name}-{version}")
     repo.cli("publish", str(bundle), "-b", repo.url).assert_ok()
@@ -164,7 +164,7 @@ def publish(repo: Repo, tmp_path: Path, name: str, version: str, **kwargs) -> No
 
 @dataclass
 class Published:
-    repo: Repo
+    repo: RepoUnderTest
     tag: str  # the prefix of every package name, unique per test (the session shares the bucket)
 
 
@@ -172,7 +172,7 @@ class Published:
 def published(auth_s3: AuthS3, gate: SigV4Gate, tmp_path: Path) -> Published:
     """A private chain (top -> mid<2 -> leaf -> tinypublic) published with the publisher's keys."""
     tag = f"t{uuid.uuid4().hex[:8]}"
-    repo = Repo(f"s3://{auth_s3.bucket}/{tag}", auth_s3.env(auth_s3.publisher))
+    repo = RepoUnderTest(f"s3://{auth_s3.bucket}/{tag}", auth_s3.env(auth_s3.publisher))
     publish(repo, tmp_path, f"{tag}-leaf", "1.0.0", requires=["tinypublic>=1"])
     publish(repo, tmp_path, f"{tag}-mid", "1.0.0", requires=[f"{tag}-leaf"])
     publish(repo, tmp_path, f"{tag}-mid", "2.0.0", requires=[f"{tag}-leaf"])

@@ -20,8 +20,8 @@ import pytest
 from poetry_pipper.bundle import make_bundle
 from poetry_pipper.publish import publish_file
 
-from .conftest import Repo
 from .helpers import free_port, make_wheel
+from .servers import RepoUnderTest
 
 META, WHEEL = "package.meta", "package.whl"
 
@@ -35,7 +35,7 @@ class Run:
 
 @dataclass
 class Ctx:
-    repo: Repo
+    repo: RepoUnderTest
     tmp: Path
 
     @property
@@ -333,7 +333,7 @@ CASES: list[tuple[str, Callable[[Ctx], Run], str]] = [
 ]
 
 
-def snapshot(repo: Repo) -> dict[str, str]:
+def snapshot(repo: RepoUnderTest) -> dict[str, str]:
     assert repo.server is not None
     client = repo.server.client()
     found = {}
@@ -344,7 +344,7 @@ def snapshot(repo: Repo) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(("setup", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_bad_input(s3_repo: Repo, tmp_path: Path, setup: Callable[[Ctx], Run], expected: str) -> None:
+def test_bad_input(s3_repo: RepoUnderTest, tmp_path: Path, setup: Callable[[Ctx], Run], expected: str) -> None:
     ctx = Ctx(s3_repo, tmp_path)
     wheel = make_wheel(tmp_path / "present", "present", "1.0.0")
     publish_file(s3_repo.open(), make_bundle(wheel, tmp_path / "present-bundle")[0])

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from poetry_pipper.bundle import make_bundle, read_bundle
 
-from .conftest import Repo
 from .helpers import ROOT, Result, make_sdist, make_wheel, only_file
+from .servers import RepoUnderTest
 
 WORKERS = 8
 
@@ -64,7 +64,7 @@ def publish_together(repo_url: str, env: dict[str, str], shares: list[list[Path]
     return [json.loads(line) for out in outs for line in out.read_text().splitlines()]
 
 
-def test_eight_processes_add_different_files_to_one_version(s3_repo: Repo, tmp_path: Path) -> None:
+def test_eight_processes_add_different_files_to_one_version(s3_repo: RepoUnderTest, tmp_path: Path) -> None:
     """Separate CI jobs each publishing their platform wheel of one version at the same moment: all win."""
     platforms = ["manylinux_2_17_x86_64", "manylinux_2_17_aarch64", "musllinux_1_2_x86_64", "macosx_11_0_arm64",
                  "macosx_10_9_x86_64", "win_amd64", "win_arm64"]
@@ -84,11 +84,11 @@ def test_eight_processes_add_different_files_to_one_version(s3_repo: Repo, tmp_p
     assert page is not None and page.data.count(b"<a ") == WORKERS
 
 
-def conflicts(repo: Repo) -> Counter[int]:
+def conflicts(repo: RepoUnderTest) -> Counter[int]:
     return Counter(r.status for r in repo.requests() if r.status in (409, 412))
 
 
-def test_eight_processes_publish_forty_versions_while_reindex_runs(s3_repo: Repo, tmp_path: Path) -> None:
+def test_eight_processes_publish_forty_versions_while_reindex_runs(s3_repo: RepoUnderTest, tmp_path: Path) -> None:
     versions = [f"1.0.{n}" for n in range(40)]
     made = bundles(tmp_path, "crowd", versions)
     shares = [made[i::WORKERS] for i in range(WORKERS)]
@@ -123,7 +123,7 @@ def test_eight_processes_publish_forty_versions_while_reindex_runs(s3_repo: Repo
     assert page is not None and page.data.count(b"<a ") == 40
 
 
-def test_eight_processes_race_for_one_version(s3_repo: Repo, tmp_path: Path) -> None:
+def test_eight_processes_race_for_one_version(s3_repo: RepoUnderTest, tmp_path: Path) -> None:
     # ~1 MB each: the uploads take long enough that every worker is past its "is 1.0.0 taken?"
     # check before the first one creates the release record, so they race for the record itself.
     made = bundles(tmp_path, "race", ["1.0.0"] * WORKERS, distinct_bodies=True, padding=1000 * 1000)
@@ -151,7 +151,7 @@ def test_eight_processes_race_for_one_version(s3_repo: Repo, tmp_path: Path) -> 
     assert "no drift" in s3_repo.cli("verify", "-b", s3_repo.url).assert_ok().stdout
 
 
-def test_server_that_ignores_conditional_writes(s3_repo: Repo, tmp_path: Path, fault_proxy) -> None:  # type: ignore[no-untyped-def]
+def test_server_that_ignores_conditional_writes(s3_repo: RepoUnderTest, tmp_path: Path, fault_proxy) -> None:  # type: ignore[no-untyped-def]
     """A proxy drops If-None-Match/If-Match, as some S3-compatible servers do (docs/FORMAT.md).
 
     Index updates can then overwrite each other, but no version is lost: every release record

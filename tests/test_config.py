@@ -14,8 +14,8 @@ import pytest
 from poetry_pipper import config as cfg
 from poetry_pipper.errors import PipperError
 
-from .conftest import PublicIndex, Repo, Venv, pip_env
 from .helpers import ROOT, make_wheel, run_cli
+from .servers import PublicIndex, RepoUnderTest, Venv, pip_env
 
 KEY = "AKIACONFIGTESTKEY0001"
 SECRET = "cfgSecret/abcdefghijklmnopqrstuvwxyz0123"
@@ -245,7 +245,7 @@ def test_repository_errors(args: list[str], expected: str) -> None:
     assert config_file().read_bytes() == before
 
 
-def test_named_repository_needs_no_other_flag(s3_repo: Repo, venv: Venv, public_index: PublicIndex, tmp_path: Path) -> None:
+def test_named_repository_needs_no_other_flag(s3_repo: RepoUnderTest, venv: Venv, public_index: PublicIndex, tmp_path: Path) -> None:
     """`pipper install foo -r team`: the repository gives the bucket, prefix and endpoint."""
     assert s3_repo.server is not None
     run_cli("repository", "add", "team", "-b", s3_repo.url, "--endpoint-url", s3_repo.server.endpoint).assert_ok()
@@ -263,7 +263,7 @@ def test_named_repository_needs_no_other_flag(s3_repo: Repo, venv: Venv, public_
     assert "package 'teampkg' not found" in missing.assert_one_line_error()
 
 
-def test_default_repository_supplies_the_location(repo: Repo, tmp_path: Path) -> None:
+def test_default_repository_supplies_the_location(repo: RepoUnderTest, tmp_path: Path) -> None:
     run_cli("repository", "add", "main", "-b", repo.url, "-d").assert_ok()
     run_cli("publish", str(make_wheel(tmp_path / "w", "defpkg", "1.0.0")), env=repo.env).assert_ok()
     info = repo.cli("info", "defpkg", "-v").assert_ok()
@@ -272,7 +272,7 @@ def test_default_repository_supplies_the_location(repo: Repo, tmp_path: Path) ->
     assert "no repository given" in repo.cli("info", "defpkg").assert_one_line_error()
 
 
-def test_local_bundle_dependencies_come_from_a_named_or_default_repository(repo: Repo, tmp_path: Path) -> None:
+def test_local_bundle_dependencies_come_from_a_named_or_default_repository(repo: RepoUnderTest, tmp_path: Path) -> None:
     from poetry_pipper.bundle import make_bundle
 
     run_cli("repository", "add", "team", "-b", repo.url).assert_ok()

@@ -28,8 +28,8 @@ from poetry_pipper.credentials import (
 )
 from poetry_pipper.errors import PipperError
 
-from .conftest import AuthS3, PublicIndex, S3Server, Venv, pip_env
 from .helpers import LoopbackServer, Result, make_wheel, run_cli
+from .servers import AuthS3, PublicIndex, S3Server, Venv, pip_env
 
 BAD = ("AKIABADBADBADBAD0000", "badSecretbadSecretbadSecretbadSecret0000")
 TOKEN = "IQoJb3JpZ2luX2VjEXAMPLETOKEN/" + "Ab+9" * 40 + "=="

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from poetry_pipper.bundle import make_bundle
 
-from .conftest import AuthS3, S3Server
 from .helpers import free_port, make_wheel, run_cli
+from .servers import AuthS3, S3Server
 
 
 def _bundle(tmp_path: Path, name: str = "pkg", version: str = "1.0.0") -> Path:

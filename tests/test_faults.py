@@ -21,9 +21,9 @@ from poetry_pipper.bundle import make_bundle
 from poetry_pipper.index import PackageIndex
 from poetry_pipper.publish import publish_file
 
-from .conftest import PublicIndex, Repo, Venv, pip_env
 from .faultproxy import KINDS
 from .helpers import Result, make_wheel, only_file, run_cli
+from .servers import PublicIndex, RepoUnderTest, Venv, pip_env
 
 RATE = 0.25
 SEED = 20261122
@@ -41,19 +41,19 @@ def retried(run, check_failure) -> tuple[Result, int]:  # type: ignore[no-untype
     raise AssertionError(f"still failing after {ATTEMPTS} attempts: {result.stderr}")
 
 
-def visible_state_is_whole(repo: Repo) -> None:
+def visible_state_is_whole(repo: RepoUnderTest) -> None:
     """What readers can see (the index) only names versions whose wheel and record exist."""
-    r = repo.open()
-    blob = r.storage.get("packages/shaky/index.json")
+    core = repo.open()
+    blob = core.storage.get("packages/shaky/index.json")
     if blob is None:
         return
     for version, release in PackageIndex.from_bytes(blob.data, "index").releases.items():
         for dist in release.files.values():
-            assert r.storage.exists(dist.key), f"{version} is indexed but its wheel is missing"
-            assert r.storage.get(f"packages/shaky/releases/{version}/{dist.filename}.json") is not None
+            assert core.storage.exists(dist.key), f"{version} is indexed but its wheel is missing"
+            assert core.storage.get(f"packages/shaky/releases/{version}/{dist.filename}.json") is not None
 
 
-def test_publish_download_install_through_faults(s3_repo: Repo, fault_proxy, venv: Venv,  # type: ignore[no-untyped-def]
+def test_publish_download_install_through_faults(s3_repo: RepoUnderTest, fault_proxy, venv: Venv,  # type: ignore[no-untyped-def]
                                                   public_index: PublicIndex, tmp_path: Path) -> None:
     proxy = fault_proxy(s3_repo.server.endpoint, RATE, SEED)
     env = {"AWS_ENDPOINT_URL": proxy.url}
@@ -143,7 +143,7 @@ def test_publish_download_install_through_faults(s3_repo: Repo, fault_proxy, ven
     assert all(proxy.counts[kind] > 0 for kind in KINDS), proxy.summary()
 
 
-def test_a_corrupted_wheel_is_never_saved_or_installed(s3_repo: Repo, fault_proxy, venv: Venv,  # type: ignore[no-untyped-def]
+def test_a_corrupted_wheel_is_never_saved_or_installed(s3_repo: RepoUnderTest, fault_proxy, venv: Venv,  # type: ignore[no-untyped-def]
                                                        public_index: PublicIndex, tmp_path: Path) -> None:
     """Bytes flipped in transit, with no S3 checksum to catch it: only the sha256 check is left."""
     wheel = make_wheel(tmp_path / "w", "fragile", "1.0.0")
@@ -175,7 +175,7 @@ def test_a_corrupted_wheel_is_never_saved_or_installed(s3_repo: Repo, fault_prox
 
 
 @pytest.mark.poetry
-def test_poetry_lock_through_faults(s3_repo: Repo, fault_proxy, public_index: PublicIndex,  # type: ignore[no-untyped-def]
+def test_poetry_lock_through_faults(s3_repo: RepoUnderTest, fault_proxy, public_index: PublicIndex,  # type: ignore[no-untyped-def]
                                     tmp_path: Path) -> None:
     from .poetry_helpers import Project, poetry_env, pyproject
 

@@ -9,18 +9,18 @@ import pytest
 
 from poetry_pipper.bundle import make_bundle
 
-from .conftest import PublicIndex, Repo, Venv, pip_env
 from .helpers import Result, make_wheel, only_file, run_cli
+from .servers import PublicIndex, RepoUnderTest, Venv, pip_env
 
 
-def publish(repo: Repo, tmp_path: Path, name: str, version: str, **kwargs) -> Path:  # type: ignore[no-untyped-def]
+def publish(repo: RepoUnderTest, tmp_path: Path, name: str, version: str, **kwargs) -> Path:  # type: ignore[no-untyped-def]
     wheel = make_wheel(tmp_path / "w" / f"{name}-{version}", name, version, **kwargs)
     bundle, _ = make_bundle(wheel, tmp_path / "b" / f"{name}-{version}")
     repo.cli("publish", str(bundle), "-b", repo.url).assert_ok()
     return bundle
 
 
-def install(venv: Venv, repo: Repo, public: PublicIndex, *args: str, cwd: Path | None = None) -> Result:
+def install(venv: Venv, repo: RepoUnderTest, public: PublicIndex, *args: str, cwd: Path | None = None) -> Result:
     return run_cli("install", *args, "-b", repo.url, python=venv.python, cwd=cwd,
                    env={**repo.env, **pip_env(public)})
 
@@ -31,11 +31,11 @@ def version_of(venv: Venv, module: str) -> str:
     return proc.stdout.strip()
 
 
-def wheel_gets(repo: Repo) -> list:  # type: ignore[type-arg]
+def wheel_gets(repo: RepoUnderTest) -> list:  # type: ignore[type-arg]
     return [r for r in repo.requests() if r.method == "GET" and r.path.split("?")[0].endswith(".whl")]
 
 
-def test_private_chain_with_public_leaf(repo: Repo, venv: Venv, public_index: PublicIndex, tmp_path: Path) -> None:
+def test_private_chain_with_public_leaf(repo: RepoUnderTest, venv: Venv, public_index: PublicIndex, tmp_path: Path) -> None:
     publish(repo, tmp_path, "chain-c", "1.0.0", requires=["tinypublic>=1"])
     publish(repo, tmp_path, "chain-b", "1.0.0", requires=["chain-c"])
     publish(repo, tmp_path, "chain-b", "2.0.0", requires=["chain-c"])
@@ -53,7 +53,7 @@ def test_private_chain_with_public_leaf(repo: Repo, venv: Venv, public_index: Pu
         assert len(gets) == 3 + 1 + 1 + 3, gets
 
 
-def test_dependency_confusion_is_impossible(repo: Repo, venv: Venv, public_index: PublicIndex, tmp_path: Path) -> None:
+def test_dependency_confusion_is_impossible(repo: RepoUnderTest, venv: Venv, public_index: PublicIndex, tmp_path: Path) -> None:
     """The public index carries `squatted` 99.0.0; the private 1.0.0 is what gets installed."""
     publish(repo, tmp_path, "squatted", "1.0.0", body="SOURCE = 'private'\nVERSION = '1.0.0'\n")
     publish(repo, tmp_path, "needs-squatted", "1.0.0", requires=["squatted"])
@@ -65,7 +65,7 @@ def test_dependency_confusion_is_impossible(repo: Repo, venv: Venv, public_index
     assert version_of(venv, "squatted") == "1.0.0"
 
 
-def test_upgrade_flag_and_spec_forms(s3_repo: Repo, venv: Venv, public_index: PublicIndex, tmp_path: Path) -> None:
+def test_upgrade_flag_and_spec_forms(s3_repo: RepoUnderTest, venv: Venv, public_index: PublicIndex, tmp_path: Path) -> None:
     repo = s3_repo
     for version in ("1.0.0", "1.1.0", "1.2.0rc1", "2.0.0"):
         publish(repo, tmp_path, "upme", version)
@@ -85,7 +85,7 @@ def test_upgrade_flag_and_spec_forms(s3_repo: Repo, venv: Venv, public_index: Pu
     assert version_of(venv, "upme") == "2.0.0"
 
 
-def test_target_directory(local_repo: Repo, venv: Venv, public_index: PublicIndex, tmp_path: Path) -> None:
+def test_target_directory(local_repo: RepoUnderTest, venv: Venv, public_index: PublicIndex, tmp_path: Path) -> None:
     publish(local_repo, tmp_path, "targeted", "1.0.0", requires=["tinypublic"])
     target = tmp_path / "target"
     install(venv, local_repo, public_index, "targeted", "-t", str(target)).assert_ok()
@@ -95,7 +95,7 @@ def test_target_directory(local_repo: Repo, venv: Venv, public_index: PublicInde
     assert "already installed" in again.stdout
 
 
-def test_reinstall_uses_the_cache(s3_repo: Repo, venv_template: Path, public_index: PublicIndex, tmp_path: Path) -> None:
+def test_reinstall_uses_the_cache(s3_repo: RepoUnderTest, venv_template: Path, public_index: PublicIndex, tmp_path: Path) -> None:
     import shutil
 
     publish(s3_repo, tmp_path, "cached-a", "1.0.0", requires=["cached-b"])
@@ -112,7 +112,7 @@ def test_reinstall_uses_the_cache(s3_repo: Repo, venv_template: Path, public_ind
     assert second.has("cached_a") and second.has("cached_b")
 
 
-def test_dry_run_prints_plan_and_installs_nothing(local_repo: Repo, venv: Venv, public_index: PublicIndex, tmp_path: Path) -> None:
+def test_dry_run_prints_plan_and_installs_nothing(local_repo: RepoUnderTest, venv: Venv, public_index: PublicIndex, tmp_path: Path) -> None:
     publish(local_repo, tmp_path, "dry-a", "1.0.0", requires=["dry-b>=2"])
     publish(local_repo, tmp_path, "dry-b", "2.5.0")
     out = install(venv, local_repo, public_index, "dry-a", "--dry-run").assert_ok().stdout
@@ -122,7 +122,7 @@ def test_dry_run_prints_plan_and_installs_nothing(local_repo: Repo, venv: Venv, 
     assert not venv.has("dry_a")
 
 
-def test_cycles_and_pipper_json(local_repo: Repo, venv: Venv, public_index: PublicIndex, tmp_path: Path) -> None:
+def test_cycles_and_pipper_json(local_repo: RepoUnderTest, venv: Venv, public_index: PublicIndex, tmp_path: Path) -> None:
     publish(local_repo, tmp_path, "cyc-a", "1.0.0", requires=["cyc-b"])
     publish(local_repo, tmp_path, "cyc-b", "1.0.0", requires=["cyc-a"])
     project = tmp_path / "project"
@@ -132,7 +132,7 @@ def test_cycles_and_pipper_json(local_repo: Repo, venv: Venv, public_index: Publ
     assert venv.has("cyc_a") and venv.has("cyc_b")
 
 
-def test_bundle_dependencies_list_is_followed(local_repo: Repo, venv: Venv, public_index: PublicIndex, tmp_path: Path) -> None:
+def test_bundle_dependencies_list_is_followed(local_repo: RepoUnderTest, venv: Venv, public_index: PublicIndex, tmp_path: Path) -> None:
     """The 0.x way: a bundle's pipper.json `dependencies` names private packages."""
     from poetry_pipper.bundle import inspect_wheel, meta_for, write_bundle
 
@@ -144,7 +144,7 @@ def test_bundle_dependencies_list_is_followed(local_repo: Repo, venv: Venv, publ
     assert version_of(venv, "legacy_dep") == "1.5.0"
 
 
-def test_local_bundle_and_wheel_files(local_repo: Repo, venv: Venv, public_index: PublicIndex, tmp_path: Path) -> None:
+def test_local_bundle_and_wheel_files(local_repo: RepoUnderTest, venv: Venv, public_index: PublicIndex, tmp_path: Path) -> None:
     publish(local_repo, tmp_path, "file-dep", "1.0.0")
     wheel = make_wheel(tmp_path / "w3", "file-top", "1.0.0", requires=["file-dep"])
     bundle, _ = make_bundle(wheel, tmp_path / "b3")
@@ -155,7 +155,7 @@ def test_local_bundle_and_wheel_files(local_repo: Repo, venv: Venv, public_index
     assert venv.has("plain_wheel")
 
 
-def test_conflict_names_both_requirements(local_repo: Repo, venv: Venv, public_index: PublicIndex, tmp_path: Path) -> None:
+def test_conflict_names_both_requirements(local_repo: RepoUnderTest, venv: Venv, public_index: PublicIndex, tmp_path: Path) -> None:
     publish(local_repo, tmp_path, "shared", "1.0.0")
     publish(local_repo, tmp_path, "shared", "2.0.0")
     publish(local_repo, tmp_path, "wants-old", "1.0.0", requires=["shared<2"])
@@ -175,7 +175,7 @@ def test_conflict_names_both_requirements(local_repo: Repo, venv: Venv, public_i
         (["present:1.0.0", "--target", "x", "--user"], "cannot be combined"),
     ],
 )
-def test_install_errors(local_repo: Repo, venv: Venv, public_index: PublicIndex, tmp_path: Path,
+def test_install_errors(local_repo: RepoUnderTest, venv: Venv, public_index: PublicIndex, tmp_path: Path,
                         args: list[str], expected: str) -> None:
     publish(local_repo, tmp_path, "present", "1.0.0")
     publish(local_repo, tmp_path, "needs-missing-public", "1.0.0", requires=["no-such-public-package"])
@@ -184,7 +184,7 @@ def test_install_errors(local_repo: Repo, venv: Venv, public_index: PublicIndex,
     assert not venv.has("present") and not venv.has("needs_missing_public")
 
 
-def test_hash_mismatch_installs_nothing(s3_repo: Repo, venv: Venv, public_index: PublicIndex, tmp_path: Path) -> None:
+def test_hash_mismatch_installs_nothing(s3_repo: RepoUnderTest, venv: Venv, public_index: PublicIndex, tmp_path: Path) -> None:
     publish(s3_repo, tmp_path, "tampered", "1.0.0")
     repo = s3_repo.open()
     release = repo.require_index("tampered").get("1.0.0")
@@ -201,7 +201,7 @@ def test_corrupt_bundle_installs_nothing(venv: Venv, public_index: PublicIndex, 
     assert "not a .pipper bundle" in result.assert_one_line_error()
 
 
-def test_info_local_needs_no_repository_or_credentials(local_repo: Repo, venv: Venv, public_index: PublicIndex, tmp_path: Path) -> None:
+def test_info_local_needs_no_repository_or_credentials(local_repo: RepoUnderTest, venv: Venv, public_index: PublicIndex, tmp_path: Path) -> None:
     publish(local_repo, tmp_path, "shown", "1.0.0")
     publish(local_repo, tmp_path, "shown", "1.1.0")
     install(venv, local_repo, public_index, "shown:1.0.0").assert_ok()
@@ -216,7 +216,7 @@ def test_info_local_needs_no_repository_or_credentials(local_repo: Repo, venv: V
     assert "installed: 1.0.0" in remote and "1.1.0  (latest)" in remote and "Upgrade available: 1.0.0 -> 1.1.0" in remote
 
 
-def test_user_site(local_repo: Repo, venv: Venv, public_index: PublicIndex, tmp_path: Path) -> None:
+def test_user_site(local_repo: RepoUnderTest, venv: Venv, public_index: PublicIndex, tmp_path: Path) -> None:
     """--user goes to the user site (pip allows it in a venv that sees the system site)."""
     cfg = venv.path / "pyvenv.cfg"
     cfg.write_text(cfg.read_text().replace("include-system-site-packages = false", "include-system-site-packages = true"))

@@ -16,8 +16,8 @@ from pathlib import Path
 from poetry_pipper.bundle import make_bundle
 from poetry_pipper.publish import publish_file
 
-from .conftest import PublicIndex, Repo, Venv, pip_env
 from .helpers import ROOT, Result, make_wheel, run_cli
+from .servers import PublicIndex, RepoUnderTest, Venv, pip_env
 
 SIZE = 40 * 1024 * 1024
 THROTTLE = 8 * 1024 * 1024  # bytes per second per request through the proxy
@@ -53,7 +53,7 @@ def big_bundle(tmp_path: Path) -> Path:
     return make_bundle(wheel, tmp_path / "b")[0]
 
 
-def test_ctrl_c_during_publish(s3_repo: Repo, fault_proxy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_ctrl_c_during_publish(s3_repo: RepoUnderTest, fault_proxy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     bundle = big_bundle(tmp_path)
     proxy = fault_proxy(s3_repo.server.endpoint, throttle=THROTTLE)
     scratch = tmp_path / "tmpdir"
@@ -78,7 +78,7 @@ def test_ctrl_c_during_publish(s3_repo: Repo, fault_proxy, tmp_path: Path) -> No
     assert "no drift" in s3_repo.cli("verify", "-b", s3_repo.url).assert_ok().stdout
 
 
-def test_ctrl_c_during_install(s3_repo: Repo, fault_proxy, venv: Venv, public_index: PublicIndex,  # type: ignore[no-untyped-def]
+def test_ctrl_c_during_install(s3_repo: RepoUnderTest, fault_proxy, venv: Venv, public_index: PublicIndex,  # type: ignore[no-untyped-def]
                                tmp_path: Path) -> None:
     publish_file(s3_repo.open(), big_bundle(tmp_path))
     proxy = fault_proxy(s3_repo.server.endpoint, throttle=THROTTLE // 2)

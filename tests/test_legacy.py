@@ -19,8 +19,8 @@ from poetry_pipper.download import sha256_file
 from poetry_pipper.index import LEGACY_LAYOUT
 from poetry_pipper.legacy import decode_safe_version
 
-from .conftest import Repo
 from .helpers import make_wheel, only_file
+from .servers import RepoUnderTest
 
 
 def semver_key(semver: str) -> str:
@@ -35,7 +35,7 @@ def semver_key(semver: str) -> str:
     return text
 
 
-def put_0x(repo: Repo, tmp_path: Path, name: str, semver: str, *, stored_as: str | None = None,
+def put_0x(repo: RepoUnderTest, tmp_path: Path, name: str, semver: str, *, stored_as: str | None = None,
            dependencies: tuple[str, ...] = (), **kwargs) -> Path:  # type: ignore[no-untyped-def]
     """Store a 0.x bundle at <root>/<name>/<safe_version>.pipper: package.whl + package.meta, no hash."""
     version = str(Version(semver))
@@ -51,7 +51,7 @@ def put_0x(repo: Repo, tmp_path: Path, name: str, semver: str, *, stored_as: str
     return wheel
 
 
-def publish(repo: Repo, tmp_path: Path, name: str, version: str, **kwargs) -> Path:  # type: ignore[no-untyped-def]
+def publish(repo: RepoUnderTest, tmp_path: Path, name: str, version: str, **kwargs) -> Path:  # type: ignore[no-untyped-def]
     wheel = make_wheel(tmp_path / "w" / f"{name}-{version}", name, version, **kwargs)
     bundle, _ = make_bundle(wheel, tmp_path / "b" / f"{name}-{version}")
     repo.cli("publish", str(bundle), "-b", repo.url).assert_ok()
@@ -81,7 +81,7 @@ def test_safe_version_written_here_reads_back(version: str) -> None:
     assert decode_safe_version(safe_version(version)) == Version(version)
 
 
-def test_fallback_costs_nothing_for_new_packages_and_one_get_per_0x_bundle(s3_repo: Repo, tmp_path: Path) -> None:
+def test_fallback_costs_nothing_for_new_packages_and_one_get_per_0x_bundle(s3_repo: RepoUnderTest, tmp_path: Path) -> None:
     wheel = put_0x(s3_repo, tmp_path, "Acme_Report", "1.0.0")
     put_0x(s3_repo, tmp_path, "Acme_Report", "1.1.0-rc.1")
     publish(s3_repo, tmp_path, "fresh", "1.0.0")
@@ -112,7 +112,7 @@ def test_fallback_costs_nothing_for_new_packages_and_one_get_per_0x_bundle(s3_re
     assert requests() == {}  # the wheel came with the bundle
 
 
-def test_a_new_index_takes_over_until_migrate_adds_the_0x_versions(repo: Repo, tmp_path: Path) -> None:
+def test_a_new_index_takes_over_until_migrate_adds_the_0x_versions(repo: RepoUnderTest, tmp_path: Path) -> None:
     put_0x(repo, tmp_path, "Foo", "1.0.0", dependencies=("bar:1.*",))
     info = json.loads(repo.cli("info", "foo", "-b", repo.url, "--json").assert_ok().stdout)
     assert [v["version"] for v in info["versions"]] == ["1.0.0"] and info["layout"] == "pipper 0.x"
@@ -128,7 +128,7 @@ def test_a_new_index_takes_over_until_migrate_adds_the_0x_versions(repo: Repo, t
     repo.cli("verify", "-b", repo.url).assert_ok()  # the 0.x objects left beside the layout are no problem
 
 
-def test_a_bundle_that_is_not_what_its_name_says(repo: Repo, tmp_path: Path) -> None:
+def test_a_bundle_that_is_not_what_its_name_says(repo: RepoUnderTest, tmp_path: Path) -> None:
     put_0x(repo, tmp_path, "liar", "1.0.0", stored_as="2.0.0")
     line = repo.cli("download", "liar", "-b", repo.url, "-d", str(tmp_path / "out")).assert_one_line_error()
     assert "liar/v2-0-0.pipper holds liar-1.0.0-py3-none-any.whl, not liar 2.0.0 as its name says" in line
@@ -137,7 +137,7 @@ def test_a_bundle_that_is_not_what_its_name_says(repo: Repo, tmp_path: Path) -> 
     assert json.loads(result.stdout)["bundles"][0]["status"] == "failed"
 
 
-def test_migrate_never_replaces_a_different_wheel(repo: Repo, tmp_path: Path) -> None:
+def test_migrate_never_replaces_a_different_wheel(repo: RepoUnderTest, tmp_path: Path) -> None:
     put_0x(repo, tmp_path, "twice", "1.0.0", body="OLD = 1\n")
     publish(repo, tmp_path, "twice", "1.0.0", body="NEW = 1\n")
     published = repo.open().require_index("twice").get("1.0.0")
@@ -147,7 +147,7 @@ def test_migrate_never_replaces_a_different_wheel(repo: Repo, tmp_path: Path) ->
     assert repo.open().require_index("twice").get("1.0.0") == published
 
 
-def test_migrate_with_nothing_to_migrate(repo: Repo) -> None:
+def test_migrate_with_nothing_to_migrate(repo: RepoUnderTest) -> None:
     result = repo.cli("migrate", "-b", repo.url).assert_ok()
     assert "no pipper 0.x bundles under" in result.stdout
 
@@ -181,14 +181,14 @@ def test_repository_import_of_one_name_before_any_new_config(tmp_path: Path) -> 
     assert "takes only an optional NAME" in run_cli("repository", "import", "-d").assert_one_line_error()
 
 
-def test_authorize_asks_for_migrate_first(s3_repo: Repo, tmp_path: Path) -> None:
+def test_authorize_asks_for_migrate_first(s3_repo: RepoUnderTest, tmp_path: Path) -> None:
     put_0x(s3_repo, tmp_path, "oldie", "1.0.0")
     line = s3_repo.cli("authorize", "oldie", "-b", s3_repo.url).assert_one_line_error()
     assert "oldie 1.0.0 is stored in the pipper 0.x layout" in line and "run `pipper migrate -b s3://" in line
 
 
 @pytest.mark.poetry
-def test_poetry_names_the_source_when_a_0x_bundle_is_unreadable(local_repo: Repo, tmp_path: Path) -> None:
+def test_poetry_names_the_source_when_a_0x_bundle_is_unreadable(local_repo: RepoUnderTest, tmp_path: Path) -> None:
     from .poetry_helpers import Project, poetry_env, pyproject
 
     local_repo.open().storage.put("Broken/v1-0-0.pipper", b"not a zip")

@@ -12,11 +12,11 @@ from poetry_pipper.bundle import make_bundle
 from poetry_pipper.index import DistFile, PackageIndex, RootIndex
 from poetry_pipper.publish import publish_file
 
-from .conftest import PublicIndex, Repo, Venv, pip_env
 from .helpers import make_wheel, only_file, run_cli
+from .servers import PublicIndex, RepoUnderTest, Venv, pip_env
 
 
-def publish(repo: Repo, tmp_path: Path, name: str, version: str, **kwargs) -> Path:  # type: ignore[no-untyped-def]
+def publish(repo: RepoUnderTest, tmp_path: Path, name: str, version: str, **kwargs) -> Path:  # type: ignore[no-untyped-def]
     where = tmp_path / "src" / f"{name}-{version}-{len(list((tmp_path / 'src').glob('*'))) if (tmp_path / 'src').exists() else 0}"
     wheel = make_wheel(where / "w", name, version, **kwargs)
     bundle, _ = make_bundle(wheel, where / "b")
@@ -24,7 +24,7 @@ def publish(repo: Repo, tmp_path: Path, name: str, version: str, **kwargs) -> Pa
     return bundle
 
 
-def verify(repo: Repo) -> dict:  # type: ignore[type-arg]
+def verify(repo: RepoUnderTest) -> dict:  # type: ignore[type-arg]
     result = repo.cli("verify", "-b", repo.url, "--json")
     report = json.loads(result.stdout)
     if report["ok"]:
@@ -38,12 +38,12 @@ def kinds(report: dict) -> set[str]:  # type: ignore[type-arg]
     return {p["kind"] for p in report["problems"]}
 
 
-def snapshot(repo: Repo) -> dict[str, bytes]:
+def snapshot(repo: RepoUnderTest) -> dict[str, bytes]:
     storage = repo.open().storage
     return {key: storage.get(key).data for key in storage.list("")}
 
 
-def downloaded(repo: Repo, tmp_path: Path, spec: str) -> list[str]:
+def downloaded(repo: RepoUnderTest, tmp_path: Path, spec: str) -> list[str]:
     out = tmp_path / f"dl-{len(list(tmp_path.glob('dl-*')))}"
     repo.cli("download", spec, "-b", repo.url, "-d", str(out), "--no-deps").assert_ok()
     return sorted(p.name for p in out.iterdir())
@@ -52,19 +52,19 @@ def downloaded(repo: Repo, tmp_path: Path, spec: str) -> list[str]:
 # -- yank -------------------------------------------------------------------------------------
 
 
-def test_yank_and_unyank(repo: Repo, tmp_path: Path) -> None:
+def test_yank_and_unyank(repo: RepoUnderTest, tmp_path: Path) -> None:
     publish(repo, tmp_path, "yankee", "1.0.0")
     publish(repo, tmp_path, "yankee", "1.1.0")
     out = repo.cli("yank", "yankee:1.1.0", "-b", repo.url, "--reason", "breaks  the\ncache").assert_ok().stdout
     assert "Yanked yankee 1.1.0 (breaks the cache)" in out
 
-    r = repo.open()
-    entry = r.require_index("yankee").releases["1.1.0"]
+    core = repo.open()
+    entry = core.require_index("yankee").releases["1.1.0"]
     assert entry.yanked and entry.yanked_reason == "breaks the cache"
     record = DistFile.from_record(
-        r.storage.get("packages/yankee/releases/1.1.0/yankee-1.1.0-py3-none-any.whl.json").data, "record")
+        core.storage.get("packages/yankee/releases/1.1.0/yankee-1.1.0-py3-none-any.whl.json").data, "record")
     assert record.yanked and record.yanked_reason == "breaks the cache" and record.yanked_at
-    page = r.storage.get("simple/yankee/index.html").data.decode()
+    page = core.storage.get("simple/yankee/index.html").data.decode()
     assert 'data-yanked="breaks the cache">yankee-1.1.0-py3-none-any.whl' in page
     assert page.count("data-yanked") == 1
     info = json.loads(repo.cli("info", "yankee", "-b", repo.url, "--json").assert_ok().stdout)
@@ -91,14 +91,14 @@ def test_yank_and_unyank(repo: Repo, tmp_path: Path) -> None:
         assert not [q for q in repo.requests() if q.method in ("PUT", "DELETE")]
 
     assert "Unyanked yankee 1.1.0" in repo.cli("unyank", "yankee:1.1.0", "-b", repo.url).assert_ok().stdout
-    assert not r.require_index("yankee").releases["1.1.0"].yanked
-    assert "data-yanked" not in r.storage.get("simple/yankee/index.html").data.decode()
+    assert not core.require_index("yankee").releases["1.1.0"].yanked
+    assert "data-yanked" not in core.storage.get("simple/yankee/index.html").data.decode()
     assert downloaded(repo, tmp_path, "yankee") == ["yankee-1.1.0.pipper"]
     assert "already unyanked" in repo.cli("unyank", "yankee==1.1.0", "-b", repo.url).assert_ok().stdout
     assert verify(repo)["ok"]
 
 
-def test_yanked_dependency_is_taken_only_when_pinned_exactly(repo: Repo, tmp_path: Path) -> None:
+def test_yanked_dependency_is_taken_only_when_pinned_exactly(repo: RepoUnderTest, tmp_path: Path) -> None:
     publish(repo, tmp_path, "base", "1.0.0")
     publish(repo, tmp_path, "base", "2.0.0")
     publish(repo, tmp_path, "loose", "1.0.0", requires=["base>=1"])
@@ -115,7 +115,7 @@ def test_yanked_dependency_is_taken_only_when_pinned_exactly(repo: Repo, tmp_pat
     assert "no version of base matches" in line
 
 
-def test_install_skips_yanked_unless_pinned(s3_repo: Repo, venv: Venv, public_index: PublicIndex, tmp_path: Path) -> None:
+def test_install_skips_yanked_unless_pinned(s3_repo: RepoUnderTest, venv: Venv, public_index: PublicIndex, tmp_path: Path) -> None:
     publish(s3_repo, tmp_path, "yinst", "1.0.0")
     publish(s3_repo, tmp_path, "yinst", "2.0.0")
     s3_repo.cli("yank", "yinst:2.0.0", "-b", s3_repo.url, "--reason", "bad").assert_ok()
@@ -134,7 +134,7 @@ def test_install_skips_yanked_unless_pinned(s3_repo: Repo, venv: Venv, public_in
     assert version() == "2.0.0"
 
 
-def test_yank_errors(repo: Repo, tmp_path: Path) -> None:
+def test_yank_errors(repo: RepoUnderTest, tmp_path: Path) -> None:
     publish(repo, tmp_path, "yerr", "1.0.0")
     before = snapshot(repo)
     cases = [
@@ -157,51 +157,51 @@ def test_yank_errors(repo: Repo, tmp_path: Path) -> None:
 # -- delete -----------------------------------------------------------------------------------
 
 
-def test_delete_a_version_then_the_last_one(repo: Repo, tmp_path: Path) -> None:
+def test_delete_a_version_then_the_last_one(repo: RepoUnderTest, tmp_path: Path) -> None:
     publish(repo, tmp_path, "Gone_Pkg", "1.0.0")
     publish(repo, tmp_path, "Gone_Pkg", "1.1.0")
     publish(repo, tmp_path, "stays", "1.0.0")
-    r = repo.open()
-    doomed = r.require_index("gone-pkg").releases["1.1.0"]
+    core = repo.open()
+    doomed = core.require_index("gone-pkg").releases["1.1.0"]
 
     out = repo.cli("delete", "gone-pkg:1.1.0", "-b", repo.url, "--yes").assert_ok().stdout
     assert "Deleted Gone_Pkg 1.1.0" in out
-    assert list(r.storage.list("packages/gone-pkg/releases/1.1.0")) == []
-    assert sorted(r.require_index("gone-pkg").releases) == ["1.0.0"]
-    assert not r.storage.exists(only_file(doomed).key) and not r.storage.exists(only_file(doomed).metadata_key)
-    assert "gone_pkg-1.1.0" not in r.storage.get("simple/gone-pkg/index.html").data.decode()
-    assert "gone-pkg" in RootIndex.from_bytes(r.storage.get("packages/index.json").data, "root").packages
+    assert list(core.storage.list("packages/gone-pkg/releases/1.1.0")) == []
+    assert sorted(core.require_index("gone-pkg").releases) == ["1.0.0"]
+    assert not core.storage.exists(only_file(doomed).key) and not core.storage.exists(only_file(doomed).metadata_key)
+    assert "gone_pkg-1.1.0" not in core.storage.get("simple/gone-pkg/index.html").data.decode()
+    assert "gone-pkg" in RootIndex.from_bytes(core.storage.get("packages/index.json").data, "root").packages
     assert verify(repo)["ok"]
 
     repo.cli("delete", "Gone.Pkg==1.0.0", "-b", repo.url, "-y", "--json").assert_ok()
-    assert list(r.storage.list("packages/gone-pkg/files/")) == []
-    assert list(r.storage.list("packages/gone-pkg/releases/")) == []
-    root = RootIndex.from_bytes(r.storage.get("packages/index.json").data, "root")
+    assert list(core.storage.list("packages/gone-pkg/files/")) == []
+    assert list(core.storage.list("packages/gone-pkg/releases/")) == []
+    root = RootIndex.from_bytes(core.storage.get("packages/index.json").data, "root")
     assert root.packages == {"stays": "stays"}
-    assert "gone-pkg" not in r.storage.get("simple/index.html").data.decode()
+    assert "gone-pkg" not in core.storage.get("simple/index.html").data.decode()
     # The index stays, empty, so a later publisher's compare-and-swap keeps working.
-    assert PackageIndex.from_bytes(r.storage.get("packages/gone-pkg/index.json").data, "i").releases == {}
+    assert PackageIndex.from_bytes(core.storage.get("packages/gone-pkg/index.json").data, "i").releases == {}
     assert "not found" in repo.cli("info", "gone-pkg", "-b", repo.url).assert_one_line_error()
     assert "not found" in repo.cli("download", "gone-pkg", "-b", repo.url, "-d", str(tmp_path / "d")).assert_one_line_error()
     assert verify(repo)["ok"]
 
     publish(repo, tmp_path, "Gone_Pkg", "2.0.0")
-    assert "gone-pkg" in RootIndex.from_bytes(r.storage.get("packages/index.json").data, "root").packages
-    assert sorted(r.require_index("gone-pkg").releases) == ["2.0.0"]
+    assert "gone-pkg" in RootIndex.from_bytes(core.storage.get("packages/index.json").data, "root").packages
+    assert sorted(core.require_index("gone-pkg").releases) == ["2.0.0"]
     assert verify(repo)["ok"]
 
 
 # -- verify and reindex -----------------------------------------------------------------------
 
 
-def damage(repo: Repo, tmp_path: Path) -> None:
+def damage(repo: RepoUnderTest, tmp_path: Path) -> None:
     """Publish a few packages, then break one thing of each kind by hand."""
     for name, versions in {"alpha": ["1.0", "1.1"], "beta": ["1.0", "1.1", "1.2"], "gamma": ["1.0", "2.0"]}.items():
         for version in versions:
             publish(repo, tmp_path, name, version)
-    r = repo.open()
-    storage = r.storage
-    alpha, beta, gamma = (r.require_index(n) for n in ("alpha", "beta", "gamma"))
+    core = repo.open()
+    storage = core.storage
+    alpha, beta, gamma = (core.require_index(n) for n in ("alpha", "beta", "gamma"))
     storage.delete(only_file(alpha.releases["1.0"]).key)                         # missing-file
     storage.put(only_file(alpha.releases["1.1"]).key, b"not the wheel")           # sha256-mismatch
     storage.delete(only_file(beta.releases["1.0"]).metadata_key)                 # missing-metadata
@@ -222,7 +222,7 @@ def damage(repo: Repo, tmp_path: Path) -> None:
     storage.put("packages/index.json", root.to_bytes())                          # unlisted-package (+ stale root page)
 
 
-def test_verify_reports_drift_and_reindex_repairs_it(repo: Repo, tmp_path: Path) -> None:
+def test_verify_reports_drift_and_reindex_repairs_it(repo: RepoUnderTest, tmp_path: Path) -> None:
     damage(repo, tmp_path)
     report = verify(repo)
     found = Counter(p["kind"] for p in report["problems"])
@@ -243,10 +243,10 @@ def test_verify_reports_drift_and_reindex_repairs_it(repo: Repo, tmp_path: Path)
     assert set(result["written"]) == {"packages/alpha/index.json", "packages/beta/index.json", "simple/alpha/index.html",
                                       "simple/beta/index.html", "packages/gamma/index.json", "simple/gamma/index.html",
                                       "packages/index.json"}
-    r = repo.open()
-    assert sorted(r.require_index("alpha").releases) == ["1.1"]
-    assert sorted(r.require_index("beta").releases) == ["1.0", "1.1"]
-    gamma = r.require_index("gamma")
+    core = repo.open()
+    assert sorted(core.require_index("alpha").releases) == ["1.1"]
+    assert sorted(core.require_index("beta").releases) == ["1.0", "1.1"]
+    gamma = core.require_index("gamma")
     assert sorted(gamma.releases) == ["1.0", "2.0"] and gamma.releases["1.0"].yanked
 
     after = verify(repo)
@@ -263,7 +263,7 @@ def test_verify_reports_drift_and_reindex_repairs_it(repo: Repo, tmp_path: Path)
         assert not [q for q in repo.requests() if q.method in ("PUT", "POST", "DELETE")]
 
 
-def test_reindex_rebuilds_lost_indexes_and_pages_identically(repo: Repo, tmp_path: Path) -> None:
+def test_reindex_rebuilds_lost_indexes_and_pages_identically(repo: RepoUnderTest, tmp_path: Path) -> None:
     publish(repo, tmp_path, "One", "1.0.0")
     publish(repo, tmp_path, "One", "1.1.0", requires=["two>=1"])
     publish(repo, tmp_path, "two", "1.0.0")
@@ -286,7 +286,7 @@ def test_reindex_rebuilds_lost_indexes_and_pages_identically(repo: Repo, tmp_pat
     assert snapshot(repo) == before
 
 
-def test_reindex_and_publish_refuse_a_newer_format(repo: Repo, tmp_path: Path) -> None:
+def test_reindex_and_publish_refuse_a_newer_format(repo: RepoUnderTest, tmp_path: Path) -> None:
     publish(repo, tmp_path, "future", "1.0.0")
     storage = repo.open().storage
     storage.put("packages/future/index.json", json.dumps({"format": 99, "name": "future", "releases": {}}).encode())
@@ -301,6 +301,6 @@ def test_reindex_and_publish_refuse_a_newer_format(repo: Repo, tmp_path: Path) -
 
 
 @pytest.mark.parametrize("command", ["verify", "reindex"])
-def test_empty_repository(repo: Repo, command: str) -> None:
+def test_empty_repository(repo: RepoUnderTest, command: str) -> None:
     out = repo.cli(command, "-b", repo.url).assert_ok().stdout
     assert "0 packages, 0 versions" in out

@@ -24,9 +24,9 @@ from poetry_pipper import locks
 from poetry_pipper.errors import FormatError, PipperError
 from poetry_pipper.locks import LockedPin, Protection, detect_format, read_lock
 
-from .conftest import PublicIndex
 from .helpers import make_wheel
 from .poetry_helpers import Project, poetry_env
+from .servers import PublicIndex
 
 UV = str(Path(sys.executable).parent / "uv")
 H1, H2, H3 = "a" * 64, "b" * 64, "c" * 64

@@ -22,9 +22,9 @@ import pytest
 from poetry_pipper.bundle import read_bundle
 
 from . import pipper0x
-from .conftest import PublicIndex, Repo, S3Server, Venv, pip_env
 from .helpers import Result, run_cli
 from .poetry_helpers import Project, poetry_env, pyproject
+from .servers import PublicIndex, RepoUnderTest, S3Server, Venv, pip_env
 
 # One worker makes the side venv and the golden bucket (under --dist loadgroup).
 pytestmark = pytest.mark.xdist_group("pipper011")
@@ -51,15 +51,15 @@ def golden(pipper011: Path, made: dict[pipper0x.Project, Path], s3_server: S3Ser
 
 
 @pytest.fixture
-def legacy(golden: str, s3_server: S3Server) -> Repo:
+def legacy(golden: str, s3_server: S3Server) -> RepoUnderTest:
     bucket = s3_server.new_bucket()
     client = s3_server.client()
     for item in client.list_objects_v2(Bucket=golden)["Contents"]:
         client.copy_object(Bucket=bucket, Key=item["Key"], CopySource={"Bucket": golden, "Key": item["Key"]})
-    return Repo(f"s3://{bucket}/pipper", {"AWS_ENDPOINT_URL": s3_server.endpoint}, s3_server, bucket)
+    return RepoUnderTest(f"s3://{bucket}/pipper", {"AWS_ENDPOINT_URL": s3_server.endpoint}, s3_server, bucket)
 
 
-def keys(repo: Repo) -> set[str]:
+def keys(repo: RepoUnderTest) -> set[str]:
     assert repo.server is not None
     pages = repo.server.client().get_paginator("list_objects_v2").paginate(Bucket=repo.bucket)
     return {item["Key"] for page in pages for item in page.get("Contents", [])}
@@ -71,7 +71,7 @@ def wheel_sha(bundle: Path) -> str:
         return hashlib.sha256(archive.read("package.whl")).hexdigest()
 
 
-def kinds(repo: Repo) -> Counter[str]:
+def kinds(repo: RepoUnderTest) -> Counter[str]:
     """The S3 requests since the mark, by kind."""
     found: Counter[str] = Counter()
     for request in repo.requests():
@@ -89,7 +89,7 @@ def kinds(repo: Repo) -> Counter[str]:
     return found
 
 
-def install(venv: Venv, repo: Repo, public: PublicIndex, *args: str) -> Result:
+def install(venv: Venv, repo: RepoUnderTest, public: PublicIndex, *args: str) -> Result:
     assert repo.bucket is not None
     # A bare bucket name means the prefix `pipper`: the 0.x default root.
     return run_cli("install", *args, "-b", repo.bucket, python=venv.python, env={**repo.env, **pip_env(public)})
@@ -103,7 +103,7 @@ def installed(venv: Venv) -> dict[str, str]:
     return {k: v for k, v in json.loads(proc.stdout).items() if k.lower().startswith(("acme", "tinypublic"))}
 
 
-def test_install_download_and_info_read_a_0x_bucket(legacy: Repo, venv: Venv, public_index: PublicIndex,
+def test_install_download_and_info_read_a_0x_bucket(legacy: RepoUnderTest, venv: Venv, public_index: PublicIndex,
                                                      made: dict[pipper0x.Project, Path], tmp_path: Path) -> None:
     info = json.loads(legacy.cli("info", "ACME_REPORT", "-b", legacy.url, "--json").assert_ok().stdout)
     assert info["name"] == "Acme_Report" and info["layout"] == "pipper 0.x"
@@ -132,7 +132,7 @@ def test_install_download_and_info_read_a_0x_bucket(legacy: Repo, venv: Venv, pu
 
 
 def test_migrate_converts_resumes_and_keeps_the_0x_objects(
-    legacy: Repo, pipper011: Path, venv: Venv, public_index: PublicIndex, made: dict[pipper0x.Project, Path]
+    legacy: RepoUnderTest, pipper011: Path, venv: Venv, public_index: PublicIndex, made: dict[pipper0x.Project, Path]
 ) -> None:
     assert legacy.bucket is not None and legacy.server is not None
     before = keys(legacy)
@@ -173,7 +173,7 @@ def test_migrate_converts_resumes_and_keeps_the_0x_objects(
     assert re.search(r"Latest version: 1\.1\.0", out), out
 
 
-def test_migrate_reports_a_bad_bundle_and_migrates_the_rest(legacy: Repo, tmp_path: Path) -> None:
+def test_migrate_reports_a_bad_bundle_and_migrates_the_rest(legacy: RepoUnderTest, tmp_path: Path) -> None:
     assert legacy.bucket is not None and legacy.server is not None
     client = legacy.server.client()
     client.put_object(Bucket=legacy.bucket, Key="pipper/Broken_Pkg/v1-0-0.pipper", Body=b"not a zip")
@@ -189,7 +189,7 @@ def test_migrate_reports_a_bad_bundle_and_migrates_the_rest(legacy: Repo, tmp_pa
 
 @pytest.mark.poetry
 def test_poetry_locks_a_0x_bucket_and_the_lock_survives_migration(
-    legacy: Repo, public_index: PublicIndex, made: dict[pipper0x.Project, Path], tmp_path: Path
+    legacy: RepoUnderTest, public_index: PublicIndex, made: dict[pipper0x.Project, Path], tmp_path: Path
 ) -> None:
     path = tmp_path / "app"
     path.mkdir()

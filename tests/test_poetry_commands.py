@@ -13,14 +13,14 @@ import pytest
 
 from poetry_pipper.commands import COMMANDS
 
-from .conftest import PublicIndex, Repo
 from .helpers import ROOT, run_cli
 from .poetry_helpers import POETRY, Poetry, Project, poetry_env
+from .servers import PublicIndex, RepoUnderTest
 
 pytestmark = pytest.mark.poetry
 
 
-def example(tmp_path: Path, name: str, repo: Repo, public: PublicIndex, exe: Poetry | None = None) -> Project:
+def example(tmp_path: Path, name: str, repo: RepoUnderTest, public: PublicIndex, exe: Poetry | None = None) -> Project:
     """Copy an example project, pointing its `private` source at the test repository."""
     path = tmp_path / name
     shutil.copytree(ROOT / "examples" / name, path)
@@ -32,7 +32,7 @@ def example(tmp_path: Path, name: str, repo: Repo, public: PublicIndex, exe: Poe
 
 
 @pytest.mark.poetry_smoke
-def test_bundle_and_publish_to_a_source_then_consume_it(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:
+def test_bundle_and_publish_to_a_source_then_consume_it(s3_repo: RepoUnderTest, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:
     # acme-strings is published with the standalone CLI (setuptools project)...
     run_cli("bundle", str(ROOT / "examples" / "acme-strings"), "-o", str(tmp_path / "b"), "--no-isolation").assert_ok()
     s3_repo.cli("publish", str(tmp_path / "b"), "-b", s3_repo.url).assert_ok()
@@ -58,7 +58,7 @@ def test_bundle_and_publish_to_a_source_then_consume_it(s3_repo: Repo, public_in
 
 
 @pytest.mark.poetry_smoke
-def test_poetry_pipper_install_targets_the_project_venv(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:
+def test_poetry_pipper_install_targets_the_project_venv(s3_repo: RepoUnderTest, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:
     run_cli("bundle", str(ROOT / "examples" / "acme-strings"), "-o", str(tmp_path / "b"), "--no-isolation").assert_ok()
     s3_repo.cli("publish", str(tmp_path / "b"), "-b", s3_repo.url).assert_ok()
     app = example(tmp_path, "consumer-app", s3_repo, public_index, poetry_exe)
@@ -73,7 +73,7 @@ def test_poetry_pipper_install_targets_the_project_venv(s3_repo: Repo, public_in
 
 
 @pytest.mark.poetry_smoke
-def test_errors_are_one_line_under_poetry(local_repo: Repo, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:
+def test_errors_are_one_line_under_poetry(local_repo: RepoUnderTest, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:
     app = example(tmp_path, "consumer-app", local_repo, public_index, poetry_exe)
     result = app.poetry("pipper", "install", "no-such-package")
     assert result.code == 1
@@ -103,10 +103,10 @@ def test_help_parity(command: str, tmp_path: Path) -> None:
 def test_credentials_option_takes_key_and_secret_under_poetry(auth_s3, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:  # type: ignore[no-untyped-def]
     """`poetry pipper install -c KEY SECRET NAME`: the words after -c are the keys, NAME the package."""
     url = f"s3://{auth_s3.bucket}/poetry-c-{uuid.uuid4().hex[:8]}"  # one prefix per Poetry under test
-    publisher = Repo(url, auth_s3.env(auth_s3.publisher))
+    publisher = RepoUnderTest(url, auth_s3.env(auth_s3.publisher))
     run_cli("bundle", str(ROOT / "examples" / "acme-strings"), "-o", str(tmp_path / "b"), "--no-isolation").assert_ok()
     publisher.cli("publish", str(tmp_path / "b"), "-b", url).assert_ok()
-    consumer = Repo(url, {"AWS_ENDPOINT_URL": auth_s3.server.endpoint}, auth_s3.server, auth_s3.bucket)
+    consumer = RepoUnderTest(url, {"AWS_ENDPOINT_URL": auth_s3.server.endpoint}, auth_s3.server, auth_s3.bucket)
     app = example(tmp_path, "consumer-app", consumer, public_index, poetry_exe)
     app.env.update({"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""})
     key, secret = auth_s3.reader
@@ -115,11 +115,11 @@ def test_credentials_option_takes_key_and_secret_under_poetry(auth_s3, public_in
 
 
 @pytest.mark.poetry_smoke
-def test_repository_option_takes_a_named_repository_too(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:
+def test_repository_option_takes_a_named_repository_too(s3_repo: RepoUnderTest, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:
     run_cli("bundle", str(ROOT / "examples" / "acme-strings"), "-o", str(tmp_path / "b"), "--no-isolation").assert_ok()
     s3_repo.cli("publish", str(tmp_path / "b"), "-b", s3_repo.url).assert_ok()
     s3_repo.cli("repository", "add", "team", "-b", s3_repo.url).assert_ok()
-    app = example(tmp_path, "consumer-app", Repo(str(tmp_path / "elsewhere"), {}), public_index, poetry_exe)
+    app = example(tmp_path, "consumer-app", RepoUnderTest(str(tmp_path / "elsewhere"), {}), public_index, poetry_exe)
     app.env.update(s3_repo.env)
     # -r names a pipper repository, not a source of this project.
     out = app.poetry("pipper", "info", "acme-strings", "-r", "team", "--json").assert_ok().stdout

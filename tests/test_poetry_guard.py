@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import PublicIndex, Repo
 from .poetry_helpers import POETRY, Poetry, Project, poetry_env, pyproject
+from .servers import PublicIndex, RepoUnderTest
 from .test_legacy import put_0x
 from .test_poetry_source import gets, publish
 
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.poetry
 PRIORITIES = ("primary", "supplemental", "explicit")
 
 
-def app(tmp_path: Path, repo: Repo, public: PublicIndex, deps: dict[str, str], *, priority: str = "explicit",
+def app(tmp_path: Path, repo: RepoUnderTest, public: PublicIndex, deps: dict[str, str], *, priority: str = "explicit",
         private_first: bool = False, name: str = "app", exe: Poetry | None = None, extra: str = "") -> Project:
     path = tmp_path / name
     path.mkdir()
@@ -46,7 +46,7 @@ def locked(project: Project) -> dict[str, tuple[str, str | None]]:
 @pytest.mark.parametrize("private_first", [False, True], ids=["private-last", "private-first"])
 @pytest.mark.parametrize("priority", PRIORITIES)
 def test_a_private_name_comes_from_its_source_whatever_the_priority_and_order(
-        s3_repo: Repo, public_index: PublicIndex, tmp_path: Path, priority: str, private_first: bool) -> None:
+        s3_repo: RepoUnderTest, public_index: PublicIndex, tmp_path: Path, priority: str, private_first: bool) -> None:
     publish(s3_repo, tmp_path, "squat", "1.0.0")
     project = app(tmp_path, s3_repo, public_index, {"squat": '"*"'}, priority=priority, private_first=private_first)
     project.poetry("lock").assert_ok()
@@ -54,7 +54,7 @@ def test_a_private_name_comes_from_its_source_whatever_the_priority_and_order(
 
 
 @pytest.mark.parametrize("priority", PRIORITIES)
-def test_a_transitive_dependency_of_a_public_package(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path,
+def test_a_transitive_dependency_of_a_public_package(s3_repo: RepoUnderTest, public_index: PublicIndex, tmp_path: Path,
                                                      priority: str) -> None:
     publish(s3_repo, tmp_path, "squat", "1.0.0")
     project = app(tmp_path, s3_repo, public_index, {"uses-squat": '"*"'}, priority=priority)
@@ -63,7 +63,7 @@ def test_a_transitive_dependency_of_a_public_package(s3_repo: Repo, public_index
 
 
 @pytest.mark.poetry_smoke
-def test_guard_smoke(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:
+def test_guard_smoke(s3_repo: RepoUnderTest, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:
     """Direct and transitive, `add` without --source, show --latest, install, -v, a pin to another source."""
     publish(s3_repo, tmp_path, "squat", "1.0.0")
     project = app(tmp_path, s3_repo, public_index, {"squat": '"*"', "uses-squat": '"*"'}, exe=poetry_exe)
@@ -91,7 +91,7 @@ def test_guard_smoke(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path, p
                      ' `source = "public"` from its dependency, or list it in [tool.poetry-pipper] unguarded'], lines
 
 
-def test_a_version_only_another_source_has_is_not_found(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path) -> None:
+def test_a_version_only_another_source_has_is_not_found(s3_repo: RepoUnderTest, public_index: PublicIndex, tmp_path: Path) -> None:
     publish(s3_repo, tmp_path, "squat", "1.0.0")
     project = app(tmp_path, s3_repo, public_index, {"squat": '"99.0.0"'}, priority="primary")
     result = project.poetry("lock")
@@ -100,7 +100,7 @@ def test_a_version_only_another_source_has_is_not_found(s3_repo: Repo, public_in
 
 
 @pytest.mark.parametrize("priority", ["primary", "explicit"])
-def test_names_of_a_0x_bucket_are_guarded(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path, priority: str) -> None:
+def test_names_of_a_0x_bucket_are_guarded(s3_repo: RepoUnderTest, public_index: PublicIndex, tmp_path: Path, priority: str) -> None:
     """A bucket with only the pipper 0.x layout has no root list: its folders are the published names."""
     put_0x(s3_repo, tmp_path, "Legacy_Squat", "1.0.0")
     project = app(tmp_path, s3_repo, public_index, {"legacy-squat": '"*"', "uses-legacy-squat": '"*"'},
@@ -116,7 +116,7 @@ def test_names_of_a_0x_bucket_are_guarded(s3_repo: Repo, public_index: PublicInd
 
 
 @pytest.mark.xfail(strict=True, reason="needs the root list to carry 0.x-only names (the on-bucket format, the lead's)")
-def test_0x_names_beside_a_root_list_are_guarded(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path) -> None:
+def test_0x_names_beside_a_root_list_are_guarded(s3_repo: RepoUnderTest, public_index: PublicIndex, tmp_path: Path) -> None:
     """Expected: a 0.x-only name is guarded in a bucket where the new layout also has packages.
 
     The guard reads only the root list there (one GET); `Legacy_Squat` is not in it until the
@@ -129,7 +129,7 @@ def test_0x_names_beside_a_root_list_are_guarded(s3_repo: Repo, public_index: Pu
     assert locked(project)["legacy-squat"] == ("1.0.0", "private")
 
 
-def test_opting_out_per_name(local_repo: Repo, public_index: PublicIndex, tmp_path: Path) -> None:
+def test_opting_out_per_name(local_repo: RepoUnderTest, public_index: PublicIndex, tmp_path: Path) -> None:
     publish(local_repo, tmp_path, "squat", "1.0.0")
     publish(local_repo, tmp_path, "squatted", "1.0.0")
     optout = '\n[tool.poetry-pipper]\nunguarded = ["Squat"]\n'
@@ -146,7 +146,7 @@ def test_opting_out_per_name(local_repo: Repo, public_index: PublicIndex, tmp_pa
     ('unguarded = ["not a name"]', "[tool.poetry-pipper] unguarded: 'not a name' is not a package name"),
     ('unguard = ["squat"]', "[tool.poetry-pipper] has no setting 'unguard' (known: unguarded)"),
 ])
-def test_a_bad_opt_out_is_one_line(local_repo: Repo, public_index: PublicIndex, tmp_path: Path, table: str,
+def test_a_bad_opt_out_is_one_line(local_repo: RepoUnderTest, public_index: PublicIndex, tmp_path: Path, table: str,
                                    expected: str) -> None:
     project = app(tmp_path, local_repo, public_index, {"squat": '"*"'}, extra=f"\n[tool.poetry-pipper]\n{table}\n")
     result = project.poetry("lock")
@@ -155,10 +155,10 @@ def test_a_bad_opt_out_is_one_line(local_repo: Repo, public_index: PublicIndex, 
     assert len(lines) == 1 and expected in lines[0], result.stderr
 
 
-def test_one_root_list_get_per_source_and_only_when_resolving(s3_repo: Repo, public_index: PublicIndex,
+def test_one_root_list_get_per_source_and_only_when_resolving(s3_repo: RepoUnderTest, public_index: PublicIndex,
                                                               tmp_path: Path) -> None:
     publish(s3_repo, tmp_path, "squat", "1.0.0")
-    other = Repo(f"s3://{s3_repo.bucket}/other", s3_repo.env, s3_repo.server, s3_repo.bucket)
+    other = RepoUnderTest(f"s3://{s3_repo.bucket}/other", s3_repo.env, s3_repo.server, s3_repo.bucket)
     publish(other, tmp_path, "other-lib", "1.0.0")
     project = app(tmp_path, s3_repo, public_index, {"squat": '"*"', "other-lib": '{version = "*", source = "other"}',
                                                     "uses-squat": '"*"', "tinypublic": '"*"'},
@@ -177,7 +177,7 @@ def test_one_root_list_get_per_source_and_only_when_resolving(s3_repo: Repo, pub
     assert gets(s3_repo) == {"wheel": 2}
 
 
-def test_a_lock_that_took_a_private_name_elsewhere(local_repo: Repo, public_index: PublicIndex, tmp_path: Path) -> None:
+def test_a_lock_that_took_a_private_name_elsewhere(local_repo: RepoUnderTest, public_index: PublicIndex, tmp_path: Path) -> None:
     """A lock made while the name was opted out (or before the guard) names the public package: locking
     again says what to do, in one line; `poetry update NAME` takes it from its source."""
     publish(local_repo, tmp_path, "squat", "1.0.0")
@@ -196,7 +196,7 @@ def test_a_lock_that_took_a_private_name_elsewhere(local_repo: Repo, public_inde
     assert locked(project)["squat"] == ("1.0.0", "private")
 
 
-def test_commands_that_do_not_resolve_load_nothing_heavy(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path) -> None:
+def test_commands_that_do_not_resolve_load_nothing_heavy(s3_repo: RepoUnderTest, public_index: PublicIndex, tmp_path: Path) -> None:
     """The plugin is active (s3:// source, guarded pool) but boto3 and the core are not even imported."""
     project = app(tmp_path, s3_repo, public_index, {"squat": '"*"'})
     code = (

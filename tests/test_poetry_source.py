@@ -13,20 +13,20 @@ import pytest
 
 from poetry_pipper.bundle import make_bundle
 
-from .conftest import AuthS3, PublicIndex, Repo
 from .helpers import make_sdist, make_wheel
 from .poetry_helpers import POETRY, Poetry, Project, poetry_env, pyproject
+from .servers import AuthS3, PublicIndex, RepoUnderTest
 
 pytestmark = pytest.mark.poetry
 
 
-def publish(repo: Repo, tmp_path: Path, name: str, version: str, **kwargs) -> None:  # type: ignore[no-untyped-def]
+def publish(repo: RepoUnderTest, tmp_path: Path, name: str, version: str, **kwargs) -> None:  # type: ignore[no-untyped-def]
     wheel = make_wheel(tmp_path / "w" / f"{name}-{version}", name, version, **kwargs)
     bundle, _ = make_bundle(wheel, tmp_path / "b" / f"{name}-{version}")
     repo.cli("publish", str(bundle), "-b", repo.url).assert_ok()
 
 
-def project(tmp_path: Path, repo: Repo, public: PublicIndex, priority: str = "explicit", name: str = "app",
+def project(tmp_path: Path, repo: RepoUnderTest, public: PublicIndex, priority: str = "explicit", name: str = "app",
             exe: Poetry | None = None, **kwargs) -> Project:  # type: ignore[no-untyped-def]
     path = tmp_path / name
     path.mkdir()
@@ -37,14 +37,14 @@ def project(tmp_path: Path, repo: Repo, public: PublicIndex, priority: str = "ex
     return Project(path, {**poetry_env(tmp_path), **repo.env}, exe.path if exe else POETRY)
 
 
-def chain(repo: Repo, tmp_path: Path) -> None:
+def chain(repo: RepoUnderTest, tmp_path: Path) -> None:
     """app -> chain-a -> chain-b -> tinypublic (public). chain-a is published first on purpose."""
     publish(repo, tmp_path, "chain-a", "1.0.0", requires=["chain-b>=1"])
     publish(repo, tmp_path, "chain-a", "1.1.0", requires=["chain-b>=1"])
     publish(repo, tmp_path, "chain-b", "1.0.0", requires=["tinypublic>=1"])
 
 
-def gets(repo: Repo) -> Counter[str]:
+def gets(repo: RepoUnderTest) -> Counter[str]:
     """Requests by kind: the root list (the guard's), package indexes, wheels, other methods."""
     kinds: Counter[str] = Counter()
     for r in repo.requests():
@@ -57,7 +57,7 @@ def gets(repo: Repo) -> Counter[str]:
 
 
 @pytest.mark.poetry_smoke
-def test_add_lock_install_and_request_counts(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:
+def test_add_lock_install_and_request_counts(s3_repo: RepoUnderTest, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:
     chain(s3_repo, tmp_path)
     app = project(tmp_path, s3_repo, public_index, exe=poetry_exe)
     s3_repo.mark()
@@ -90,7 +90,7 @@ def test_add_lock_install_and_request_counts(s3_repo: Repo, public_index: Public
 
 
 def test_many_files_per_version_are_locked_and_the_right_one_installed(
-        s3_repo: Repo, public_index: PublicIndex, tmp_path: Path) -> None:
+        s3_repo: RepoUnderTest, public_index: PublicIndex, tmp_path: Path) -> None:
     """Every file of a version is in poetry.lock with its sha256, as for PyPI; Poetry installs the one for
     this environment (a lock made here installs on macOS too: its wheel is listed)."""
     import sys
@@ -118,7 +118,7 @@ def test_many_files_per_version_are_locked_and_the_right_one_installed(
 
 
 @pytest.mark.poetry_smoke
-def test_file_source_and_source_add(local_repo: Repo, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:
+def test_file_source_and_source_add(local_repo: RepoUnderTest, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:
     chain(local_repo, tmp_path)
     path = tmp_path / "app"
     path.mkdir()
@@ -132,7 +132,7 @@ def test_file_source_and_source_add(local_repo: Repo, public_index: PublicIndex,
 
 @pytest.mark.parametrize("priority", ["supplemental", "primary"])
 @pytest.mark.poetry_smoke
-def test_other_priorities(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry, priority: str) -> None:
+def test_other_priorities(s3_repo: RepoUnderTest, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry, priority: str) -> None:
     chain(s3_repo, tmp_path)
     app = project(tmp_path, s3_repo, public_index, priority=priority, dependencies=["chain-a>=1"], exe=poetry_exe)
     app.poetry("lock").assert_ok()
@@ -142,7 +142,7 @@ def test_other_priorities(s3_repo: Repo, public_index: PublicIndex, tmp_path: Pa
 
 
 @pytest.mark.poetry_smoke
-def test_private_names_never_come_from_the_public_index(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:
+def test_private_names_never_come_from_the_public_index(s3_repo: RepoUnderTest, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:
     """`squatted` is 99.0.0 on the public index; the private 1.0.0 is locked."""
     publish(s3_repo, tmp_path, "needs-squatted", "1.0.0", requires=["squatted"])
     publish(s3_repo, tmp_path, "squatted", "1.0.0")  # published after its dependent on purpose
@@ -156,7 +156,7 @@ def test_private_names_never_come_from_the_public_index(s3_repo: Repo, public_in
 
 
 @pytest.mark.poetry_smoke
-def test_update_sees_new_versions_and_show_latest(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:
+def test_update_sees_new_versions_and_show_latest(s3_repo: RepoUnderTest, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:
     chain(s3_repo, tmp_path)
     app = project(tmp_path, s3_repo, public_index, priority="supplemental", exe=poetry_exe)
     app.poetry("add", "chain-a@^1.0", "--source", "private").assert_ok()
@@ -170,7 +170,7 @@ def test_update_sees_new_versions_and_show_latest(s3_repo: Repo, public_index: P
 
 
 @pytest.mark.poetry_smoke
-def test_republished_version_never_serves_a_stale_hash(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:
+def test_republished_version_never_serves_a_stale_hash(s3_repo: RepoUnderTest, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:
     publish(s3_repo, tmp_path, "mutable", "1.0.0")
     app = project(tmp_path, s3_repo, public_index, exe=poetry_exe)
     app.poetry("add", "mutable", "--source", "private", "--lock").assert_ok()
@@ -187,7 +187,7 @@ def test_republished_version_never_serves_a_stale_hash(s3_repo: Repo, public_ind
 
 
 @pytest.mark.poetry_smoke
-def test_yanked_versions_are_skipped_unless_pinned(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:
+def test_yanked_versions_are_skipped_unless_pinned(s3_repo: RepoUnderTest, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:
     from poetry_pipper.lifecycle import yank
 
     publish(s3_repo, tmp_path, "yanky", "1.0.0")
@@ -204,7 +204,7 @@ def test_yanked_versions_are_skipped_unless_pinned(s3_repo: Repo, public_index: 
 @pytest.mark.poetry_smoke
 def test_http_basic_credentials_per_source(auth_s3: AuthS3, public_index: PublicIndex, tmp_path: Path, poetry_exe: Poetry) -> None:
     url = f"s3://{auth_s3.bucket}/poetry-basic-{uuid.uuid4().hex[:8]}"  # one prefix per Poetry under test
-    repo = Repo(url, auth_s3.env(auth_s3.publisher))
+    repo = RepoUnderTest(url, auth_s3.env(auth_s3.publisher))
     publish(repo, tmp_path, "basic-auth-pkg", "1.0.0")
     app = project(tmp_path, repo, public_index, exe=poetry_exe)
     no_aws = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}
@@ -226,18 +226,18 @@ def test_http_basic_credentials_per_source(auth_s3: AuthS3, public_index: Public
         ("not-found", "chain-zzz"),
     ],
 )
-def test_errors_fail_fast_in_one_line(case: str, expected: str, s3_repo: Repo, auth_s3: AuthS3,
+def test_errors_fail_fast_in_one_line(case: str, expected: str, s3_repo: RepoUnderTest, auth_s3: AuthS3,
                                       public_index: PublicIndex, tmp_path: Path) -> None:
     repo = s3_repo
     env: dict[str, str] = {}
     if case == "missing-bucket":
-        repo = Repo("s3://no-such-bucket-x/p", s3_repo.env, s3_repo.server, "no-such-bucket-x")
+        repo = RepoUnderTest("s3://no-such-bucket-x/p", s3_repo.env, s3_repo.server, "no-such-bucket-x")
     elif case == "no-credentials":
         env = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}
     elif case == "bad-credentials":
-        repo = Repo(f"s3://{auth_s3.bucket}/p", {**auth_s3.env((auth_s3.reader[0], "wrong-secret"))})
+        repo = RepoUnderTest(f"s3://{auth_s3.bucket}/p", {**auth_s3.env((auth_s3.reader[0], "wrong-secret"))})
     elif case == "access-denied":
-        repo = Repo(f"s3://{auth_s3.bucket}/p", {**auth_s3.env(auth_s3.outsider)})
+        repo = RepoUnderTest(f"s3://{auth_s3.bucket}/p", {**auth_s3.env(auth_s3.outsider)})
     app = project(tmp_path, repo, public_index, poetry_deps={"chain-zzz": '{version = "*", source = "private"}'})
     result = app.poetry("lock", env=env)
     assert result.code != 0
@@ -246,7 +246,7 @@ def test_errors_fail_fast_in_one_line(case: str, expected: str, s3_repo: Repo, a
     assert "Traceback" not in result.output and "All attempts to connect" not in result.output
 
 
-def test_poetry_without_the_plugin_fails_on_s3_sources(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path) -> None:
+def test_poetry_without_the_plugin_fails_on_s3_sources(s3_repo: RepoUnderTest, public_index: PublicIndex, tmp_path: Path) -> None:
     """Documented in the README: Poetry alone cannot read s3:// sources."""
     app = project(tmp_path, s3_repo, public_index, poetry_deps={"x": '{version = "*", source = "private"}'})
     result = app.poetry("--no-plugins", "lock", env={"POETRY_REQUESTS_TIMEOUT": "2"}, timeout=120)
@@ -259,7 +259,7 @@ def test_plugin_import_is_light() -> None:
     assert out.strip() == "[]"
 
 
-def test_broken_plugin_install_says_install_poetry_pipper(s3_repo: Repo, public_index: PublicIndex, tmp_path: Path) -> None:
+def test_broken_plugin_install_says_install_poetry_pipper(s3_repo: RepoUnderTest, public_index: PublicIndex, tmp_path: Path) -> None:
     """boto3 missing from Poetry's environment: the error names the fix."""
     blocker = tmp_path / "block"
     blocker.mkdir()

@@ -18,8 +18,8 @@ from packaging.tags import sys_tags
 
 from poetry_pipper.index import DistFile, PackageIndex
 
-from .conftest import PublicIndex, Repo, Venv, pip_env
 from .helpers import make_sdist, make_wheel, run_cli
+from .servers import PublicIndex, RepoUnderTest, Venv, pip_env
 
 PY = f"cp{sys.version_info.major}{sys.version_info.minor}"
 LINUX = next(t for t in sys_tags() if t.platform.startswith("manylinux") and t.interpreter == PY)
@@ -41,11 +41,11 @@ def platform_files(tmp_path: Path, name: str, version: str, **kwargs) -> dict[st
     return files
 
 
-def index_of(repo: Repo, name: str) -> PackageIndex:
+def index_of(repo: RepoUnderTest, name: str) -> PackageIndex:
     return repo.open().require_index(name)
 
 
-def test_separate_ci_jobs_add_files_to_one_version(repo: Repo, tmp_path: Path) -> None:
+def test_separate_ci_jobs_add_files_to_one_version(repo: RepoUnderTest, tmp_path: Path) -> None:
     files = platform_files(tmp_path, "native", "1.0.0")
     for label in ("linux", "mac", "windows", "linux-arm", "sdist"):  # one CI job per platform, in turn
         out = repo.cli("publish", str(files[label]), "-b", repo.url).assert_ok().stdout
@@ -67,7 +67,7 @@ def test_separate_ci_jobs_add_files_to_one_version(repo: Repo, tmp_path: Path) -
     assert "no drift" in repo.cli("verify", "-b", repo.url).assert_ok().stdout
 
 
-def test_publish_a_directory_of_platform_wheels_and_an_sdist(repo: Repo, tmp_path: Path) -> None:
+def test_publish_a_directory_of_platform_wheels_and_an_sdist(repo: RepoUnderTest, tmp_path: Path) -> None:
     files = platform_files(tmp_path, "dirpkg", "2.0")
     dist = tmp_path / "all"
     dist.mkdir()
@@ -82,7 +82,7 @@ def test_publish_a_directory_of_platform_wheels_and_an_sdist(repo: Repo, tmp_pat
     assert version["installable"] is True
 
 
-def test_install_gets_the_linux_wheel(s3_repo: Repo, venv: Venv, public_index: PublicIndex, tmp_path: Path) -> None:
+def test_install_gets_the_linux_wheel(s3_repo: RepoUnderTest, venv: Venv, public_index: PublicIndex, tmp_path: Path) -> None:
     files = platform_files(tmp_path, "native-inst", "1.0.0")
     for path in files.values():
         s3_repo.cli("publish", str(path), "-b", s3_repo.url).assert_ok()
@@ -98,7 +98,7 @@ def test_install_gets_the_linux_wheel(s3_repo: Repo, venv: Venv, public_index: P
     assert gets == {"index": 1, "wheel": 1}  # one GET to resolve, one per wheel to install
 
 
-def test_download_for_another_machine(repo: Repo, tmp_path: Path) -> None:
+def test_download_for_another_machine(repo: RepoUnderTest, tmp_path: Path) -> None:
     files = platform_files(tmp_path, "native-dl", "1.0.0")
     for path in files.values():
         repo.cli("publish", str(path), "-b", repo.url).assert_ok()
@@ -120,7 +120,7 @@ def test_download_for_another_machine(repo: Repo, tmp_path: Path) -> None:
     assert "macosx-11" in line
 
 
-def test_requires_python_and_markers(repo: Repo, venv: Venv, public_index: PublicIndex, tmp_path: Path) -> None:
+def test_requires_python_and_markers(repo: RepoUnderTest, venv: Venv, public_index: PublicIndex, tmp_path: Path) -> None:
     repo.cli("publish", str(make_wheel(tmp_path / "a", "modern", "1.0")), "-b", repo.url).assert_ok()
     repo.cli("publish", str(make_wheel(tmp_path / "b", "modern", "2.0", requires_python=">=3.99")),
              "-b", repo.url).assert_ok()
@@ -145,7 +145,7 @@ def test_requires_python_and_markers(repo: Repo, venv: Venv, public_index: Publi
     assert "no file for this interpreter" in repo.cli("info", "modern", "-b", repo.url).assert_ok().stdout
 
 
-def test_an_sdist_is_installed_only_when_no_wheel_fits(s3_repo: Repo, venv: Venv, public_index: PublicIndex,
+def test_an_sdist_is_installed_only_when_no_wheel_fits(s3_repo: RepoUnderTest, venv: Venv, public_index: PublicIndex,
                                                       tmp_path: Path) -> None:
     s3_repo.cli("publish", str(make_sdist(tmp_path / "s", "srconly", "1.0", body="SOURCE = 'sdist'\n")),
                 "-b", s3_repo.url).assert_ok()
@@ -159,7 +159,7 @@ def test_an_sdist_is_installed_only_when_no_wheel_fits(s3_repo: Repo, venv: Venv
 
 
 @pytest.mark.parametrize("case", ["tags-lie", "name-lies", "broken-sdist", "url-dependency"])
-def test_bad_distributions_are_refused_and_nothing_is_written(repo: Repo, tmp_path: Path, case: str) -> None:
+def test_bad_distributions_are_refused_and_nothing_is_written(repo: RepoUnderTest, tmp_path: Path, case: str) -> None:
     good = make_wheel(tmp_path / "good", "goodpkg", "1.0")
     if case == "tags-lie":
         bad = make_wheel(tmp_path / "bad", "goodpkg", "1.0", tags=[TAGS["mac"]], wheel_tags=["py3-none-any"])
@@ -184,7 +184,7 @@ def test_bad_distributions_are_refused_and_nothing_is_written(repo: Repo, tmp_pa
     assert list(repo.open().storage.list("")) == []  # checked first: nothing written, not even the good one
 
 
-def test_request_counts_of_adding_a_file(s3_repo: Repo, tmp_path: Path) -> None:
+def test_request_counts_of_adding_a_file(s3_repo: RepoUnderTest, tmp_path: Path) -> None:
     """Adding a file to a published version costs what publishing a new version costs."""
     files = platform_files(tmp_path, "counted2", "1.0.0")
     s3_repo.cli("publish", str(files["linux"]), "-b", s3_repo.url).assert_ok()
@@ -195,7 +195,7 @@ def test_request_counts_of_adding_a_file(s3_repo: Repo, tmp_path: Path) -> None:
     assert added == {"GET": 6, "PUT": 5}  # the same as a new version (tests/test_repository.py)
 
 
-def test_yank_and_delete_per_version_and_per_file(repo: Repo, tmp_path: Path) -> None:
+def test_yank_and_delete_per_version_and_per_file(repo: RepoUnderTest, tmp_path: Path) -> None:
     files = platform_files(tmp_path, "lifepkg", "1.0")
     for path in files.values():
         repo.cli("publish", str(path), "-b", repo.url).assert_ok()
@@ -216,7 +216,7 @@ def test_yank_and_delete_per_version_and_per_file(repo: Repo, tmp_path: Path) ->
     assert list(repo.open().storage.list("packages/lifepkg/files/")) == []
 
 
-def _v1_repository(repo: Repo, tmp_path: Path) -> DistFile:
+def _v1_repository(repo: RepoUnderTest, tmp_path: Path) -> DistFile:
     """A repository as pipper 0.1 wrote it (format 1): one wheel per version, ``releases/<version>.json``.
 
     The wheel and its sidecar are published normally; the record and the index are then replaced
@@ -240,7 +240,7 @@ def _v1_repository(repo: Repo, tmp_path: Path) -> DistFile:
     return dist
 
 
-def test_a_format_1_repository_keeps_working_and_is_upgraded(repo: Repo, tmp_path: Path) -> None:
+def test_a_format_1_repository_keeps_working_and_is_upgraded(repo: RepoUnderTest, tmp_path: Path) -> None:
     dist = _v1_repository(repo, tmp_path)
     storage = repo.open().storage
     out = tmp_path / "dl"
@@ -259,7 +259,7 @@ def test_a_format_1_repository_keeps_working_and_is_upgraded(repo: Repo, tmp_pat
     assert "no drift" in repo.cli("verify", "-b", repo.url).assert_ok().stdout
 
 
-def test_reindex_upgrades_a_format_1_index(repo: Repo, tmp_path: Path) -> None:
+def test_reindex_upgrades_a_format_1_index(repo: RepoUnderTest, tmp_path: Path) -> None:
     _v1_repository(repo, tmp_path)
     result = json.loads(repo.cli("reindex", "-b", repo.url, "--json").assert_ok().stdout)
     assert "packages/old-lib/index.json" in result["written"]

@@ -13,8 +13,8 @@ import pytest
 
 from poetry_pipper.bundle import make_bundle, read_bundle
 
-from .conftest import Repo
 from .helpers import make_wheel, only_file
+from .servers import RepoUnderTest
 
 
 def bundle(tmp_path: Path, name: str, version: str, **kwargs) -> Path:  # type: ignore[no-untyped-def]
@@ -23,7 +23,7 @@ def bundle(tmp_path: Path, name: str, version: str, **kwargs) -> Path:  # type: 
     return path
 
 
-def test_publish_then_info_and_download(repo: Repo, tmp_path: Path) -> None:
+def test_publish_then_info_and_download(repo: RepoUnderTest, tmp_path: Path) -> None:
     for version in ["1.0.0", "1.1.0", "2.0.0rc1", "1.1.1.post1", "1.0.0+local"]:
         repo.cli("publish", str(bundle(tmp_path, "Demo_Pkg", version)), "-b", repo.url).assert_ok()
     info = json.loads(repo.cli("info", "demo-pkg", "-b", repo.url, "--json").assert_ok().stdout)
@@ -42,7 +42,7 @@ def test_publish_then_info_and_download(repo: Repo, tmp_path: Path) -> None:
     assert (out / "demo-pkg-2.0.0rc1.pipper").exists()
 
 
-def test_download_gives_back_the_published_bundle_byte_for_byte(repo: Repo, tmp_path: Path) -> None:
+def test_download_gives_back_the_published_bundle_byte_for_byte(repo: RepoUnderTest, tmp_path: Path) -> None:
     original = bundle(tmp_path, "same", "1.0.0", requires=["x>=1"])
     repo.cli("publish", str(original), "-b", repo.url).assert_ok()
     spec_file = tmp_path / "pipper.json"
@@ -51,7 +51,7 @@ def test_download_gives_back_the_published_bundle_byte_for_byte(repo: Repo, tmp_
     assert (tmp_path / "dl" / "same-1.0.0.pipper").read_bytes() == original.read_bytes()
 
 
-def test_download_follows_private_dependencies(repo: Repo, tmp_path: Path) -> None:
+def test_download_follows_private_dependencies(repo: RepoUnderTest, tmp_path: Path) -> None:
     repo.cli("publish", str(bundle(tmp_path, "leaf", "1.0.0")), "-b", repo.url).assert_ok()
     repo.cli("publish", str(bundle(tmp_path, "top", "1.0.0", requires=["leaf", "tinypublic"])), "-b", repo.url).assert_ok()
     out = tmp_path / "dl"
@@ -61,7 +61,7 @@ def test_download_follows_private_dependencies(repo: Repo, tmp_path: Path) -> No
     assert [p.name for p in (tmp_path / "nodeps").iterdir()] == ["top-1.0.0.pipper"]
 
 
-def test_republish_same_is_skipped_different_is_refused_force_replaces(repo: Repo, tmp_path: Path) -> None:
+def test_republish_same_is_skipped_different_is_refused_force_replaces(repo: RepoUnderTest, tmp_path: Path) -> None:
     first = bundle(tmp_path, "pkg", "1.0.0")
     other = bundle(tmp_path, "pkg", "1.0.0", body="X = 2\n")
     assert "Published pkg 1.0.0" in repo.cli("publish", str(first), "-b", repo.url).assert_ok().stdout
@@ -69,14 +69,14 @@ def test_republish_same_is_skipped_different_is_refused_force_replaces(repo: Rep
     assert "already published" in again.stdout
     line = repo.cli("publish", str(other), "-b", repo.url).assert_one_line_error()
     assert "already published with different content" in line and "--force" in line
-    r = repo.open()
-    assert only_file(r.require_index("pkg").get("1.0.0")).sha256 == read_bundle(first, _fresh(tmp_path))[0].sha256
+    core = repo.open()
+    assert only_file(core.require_index("pkg").get("1.0.0")).sha256 == read_bundle(first, _fresh(tmp_path))[0].sha256
     replaced = repo.cli("publish", str(other), "-b", repo.url, "--force", "--json").assert_ok()
     assert json.loads(replaced.stdout)["status"] == "replaced"
     new_sha = read_bundle(other, _fresh(tmp_path))[0].sha256
-    assert only_file(r.require_index("pkg").get("1.0.0")).sha256 == new_sha
+    assert only_file(core.require_index("pkg").get("1.0.0")).sha256 == new_sha
     # The replaced content's files are gone; only the new content is stored.
-    files = [k for k in r.storage.list("packages/pkg/files/")]
+    files = [k for k in core.storage.list("packages/pkg/files/")]
     assert all(new_sha in k for k in files) and len(files) == 2
 
 
@@ -86,7 +86,7 @@ def _fresh(tmp_path: Path) -> Path:
     return Path(tempfile.mkdtemp(dir=tmp_path))
 
 
-def test_publish_directory_publishes_every_distribution_and_skips_what_is_there(repo: Repo, tmp_path: Path) -> None:
+def test_publish_directory_publishes_every_distribution_and_skips_what_is_there(repo: RepoUnderTest, tmp_path: Path) -> None:
     """`pipper publish dist/` is `twine upload dist/*`: every .pipper, .whl and sdist in it."""
     older = bundle(tmp_path, "pick", "1.0.0")
     newer = bundle(tmp_path, "pick", "0.9.0")
@@ -105,13 +105,13 @@ def test_publish_directory_publishes_every_distribution_and_skips_what_is_there(
     assert "no distributions in" in repo.cli("publish", str(tmp_path / "empty"), "-b", repo.url).assert_one_line_error()
 
 
-def test_publish_a_wheel_directly(repo: Repo, tmp_path: Path) -> None:
+def test_publish_a_wheel_directly(repo: RepoUnderTest, tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path / "w", "direct", "3.0")
     repo.cli("publish", str(wheel), "-b", repo.url).assert_ok()
     assert repo.open().require_index("direct").get("3.0") is not None
 
 
-def test_simple_tree_serves_pip(local_repo: Repo, tmp_path: Path) -> None:
+def test_simple_tree_serves_pip(local_repo: RepoUnderTest, tmp_path: Path) -> None:
     """pip download --index-url file:///<dir>/simple works on a local directory repository."""
     local_repo.cli("publish", str(bundle(tmp_path, "Simple_Pkg", "1.0.0", requires_python=">=3.8")), "-b", local_repo.url).assert_ok()
     local_repo.cli("publish", str(bundle(tmp_path, "Simple_Pkg", "1.1.0")), "-b", local_repo.url).assert_ok()
@@ -130,7 +130,7 @@ def test_simple_tree_serves_pip(local_repo: Repo, tmp_path: Path) -> None:
     assert [p.name for p in out.iterdir()] == ["simple_pkg-1.1.0-py3-none-any.whl"]
 
 
-def test_request_counts(s3_repo: Repo, tmp_path: Path) -> None:
+def test_request_counts(s3_repo: RepoUnderTest, tmp_path: Path) -> None:
     """S3 requests of publish, download and info, counted from the server's access log."""
     first = bundle(tmp_path, "counted", "1.0.0")
     s3_repo.mark()
@@ -162,7 +162,7 @@ def test_request_counts(s3_repo: Repo, tmp_path: Path) -> None:
     assert publish_new_package == {"GET": 8, "PUT": 7}
 
 
-def test_large_upload_uses_multipart_with_progress(s3_repo: Repo, tmp_path: Path) -> None:
+def test_large_upload_uses_multipart_with_progress(s3_repo: RepoUnderTest, tmp_path: Path) -> None:
     big = bundle(tmp_path, "bigpkg", "1.0.0", padding=20 * 1024 * 1024)
     s3_repo.mark()
     result = s3_repo.cli("publish", str(big), "-b", s3_repo.url, env={"COLUMNS": "80"}).assert_ok()
@@ -174,18 +174,18 @@ def test_large_upload_uses_multipart_with_progress(s3_repo: Repo, tmp_path: Path
     assert (out / "bigpkg-1.0.0-py3-none-any.whl").stat().st_size > 20 * 1024 * 1024
 
 
-def test_download_verifies_sha256_before_naming(repo: Repo, tmp_path: Path) -> None:
+def test_download_verifies_sha256_before_naming(repo: RepoUnderTest, tmp_path: Path) -> None:
     repo.cli("publish", str(bundle(tmp_path, "tamper", "1.0.0")), "-b", repo.url).assert_ok()
-    r = repo.open()
-    release = r.require_index("tamper").get("1.0.0")
-    r.storage.put(only_file(release).key, b"not the wheel")
+    core = repo.open()
+    release = core.require_index("tamper").get("1.0.0")
+    core.storage.put(only_file(release).key, b"not the wheel")
     out = tmp_path / "dl"
     line = repo.cli("download", "tamper", "-b", repo.url, "-d", str(out), env={"PIPPER_CACHE_DIR": str(tmp_path / "c")}).assert_one_line_error()
     assert "hash mismatch" in line
     assert not out.exists() or list(out.iterdir()) == []
 
 
-def test_bundle_zip_members_are_not_trusted_as_paths(repo: Repo, tmp_path: Path) -> None:
+def test_bundle_zip_members_are_not_trusted_as_paths(repo: RepoUnderTest, tmp_path: Path) -> None:
     good = bundle(tmp_path, "slip", "1.0.0")
     evil = tmp_path / "evil.pipper"
     with zipfile.ZipFile(good) as z, zipfile.ZipFile(evil, "w") as out:
@@ -208,7 +208,7 @@ def test_bundle_zip_members_are_not_trusted_as_paths(repo: Repo, tmp_path: Path)
         (["download", "present", "-i", "/nonexistent/pipper.json"], "no such file"),
     ],
 )
-def test_read_errors(repo: Repo, tmp_path: Path, args: list[str], expected: str) -> None:
+def test_read_errors(repo: RepoUnderTest, tmp_path: Path, args: list[str], expected: str) -> None:
     repo.cli("publish", str(bundle(tmp_path, "present", "1.0.0")), "-b", repo.url).assert_ok()
     extra = ["-d", str(tmp_path / "d")] if args[0] == "download" else []
     assert expected in repo.cli(*args, "-b", repo.url, *extra).assert_one_line_error()
