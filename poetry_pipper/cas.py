@@ -119,14 +119,17 @@ class Engine:
     def refresh_page(self, doc: Doc[T], outcome: Outcome[T], *, only_if_changed: bool = False) -> bool:
         """Write the page derived from ``outcome.value``, then make sure it came from the newest document.
 
-        With ``only_if_changed`` the page is read first and left alone when it is already right.
-        True if the page was written.
+        With ``only_if_changed`` the page is read first and left alone when it is already right (and
+        then the document is not read again: whoever changed it since refreshes the page after its
+        own write). True if the page was written.
         """
         assert doc.page_key is not None and doc.render is not None
         value, etag, written = outcome.value, outcome.etag, False
         for _attempt in range(MAX_ATTEMPTS):
             page = doc.render(value)
             current = self.storage.get(doc.page_key) if only_if_changed else None
+            if current is not None and current.data == page and not written:
+                return False
             if current is None or current.data != page:
                 self.storage.put(doc.page_key, page, content_type=HTML_TYPE)
                 written = True

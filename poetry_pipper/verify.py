@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from packaging.utils import canonicalize_name
+
 from .dependencies import private_requires
 from .download import sha256_file
 from .errors import FormatError, NewerFormatError, NotFound
@@ -25,6 +27,7 @@ from .legacy import is_0x_bundle
 from .pages import render_simple_page, render_simple_root
 from .records import Records, read_records, record_refs
 from .repository import Repository
+from .schema import is_project_name
 from .storage.base import Blob
 
 WORKERS = 8
@@ -159,6 +162,7 @@ class _Verifier:
         self.root: RootIndex | None = None
         self.root_blob: Blob | None = None
         self.listed: dict[str, str] = {}  # packages that have versions -> display name
+        self.legacy: set[str] = set()  # names of pipper 0.x folders holding bundles
         self.hash_jobs: list[DistFile] = []
 
     def problem(self, kind: str, key: str, detail: str) -> None:
@@ -182,8 +186,13 @@ class _Verifier:
                 if match:
                     names.add(match.group(1))
                     self.claimed.add(key)
-            if PAGE_KEY.match(key) or is_0x_bundle(key):  # pipper 0.x objects stay beside the layout (legacy.py)
+            if PAGE_KEY.match(key):
                 self.claimed.add(key)
+            elif is_0x_bundle(key):  # pipper 0.x objects stay beside the layout (legacy.py)
+                self.claimed.add(key)
+                folder = key.split("/", 1)[0]
+                if folder not in ("packages", "simple") and is_project_name(folder):
+                    self.legacy.add(canonicalize_name(folder))
         root_blob = self.root_blob = self.storage.get(ROOT_INDEX)
         if root_blob is not None:
             self.root = self.parsed(lambda: RootIndex.from_bytes(root_blob.data, self.url(ROOT_INDEX)), "bad-root", ROOT_INDEX)
@@ -280,6 +289,10 @@ class _Verifier:
                 self.problem("unlisted-package", ROOT_INDEX, f"{name} has versions but is not in the root list")
             for name in sorted(root_packages.keys() - self.listed.keys()):
                 self.problem("listed-without-versions", ROOT_INDEX, f"{name} is listed but has no versions")
+            legacy = self.root.legacy if self.root is not None else {}
+            for name in sorted(self.legacy - legacy.keys()) if self.root_blob is not None else ():
+                self.problem("unlisted-package", ROOT_INDEX, f"{name} (pipper 0.x layout) is not in the root list's"
+                             " 0.x names, so resolvers do not guard it")
             if self.root_blob is not None or self.listed:
                 root_page = self.storage.get(SIMPLE_ROOT)
                 if root_page is None:

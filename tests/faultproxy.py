@@ -15,8 +15,10 @@ one fault instead, the least used of the kinds that apply to it, so every kind g
 
 Other switches: ``strip_conditions`` drops ``If-None-Match``/``If-Match`` (a server that ignores
 conditional writes), ``throttle`` limits body bytes per second in both directions,
-``max_faults`` stops injecting after that many, and
-``transferring`` is set once any single body has moved more than 1 MB (for Ctrl-C tests).
+``max_faults`` stops injecting after that many, ``cut_after_writes`` lets that many writes (PUT, POST,
+DELETE) through and refuses every later one with 403 AccessDenied (a process that died after
+that many writes, as the bucket sees it), and ``transferring`` is set once any single body has
+moved more than 1 MB (for Ctrl-C tests).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class FaultProxy:
         strip_conditions: bool = False,
         throttle: int | None = None,
         max_faults: int | None = None,
+        cut_after_writes: int | None = None,
     ) -> None:
         parsed = urlparse(target)
         self.target_host = parsed.hostname or "127.0.0.1"
@@ -62,6 +65,9 @@ class FaultProxy:
         self.strip_conditions = strip_conditions
         self.throttle = throttle
         self.max_faults = max_faults
+        self.cut_after_writes = cut_after_writes
+        self.writes = 0
+        self.refused_writes = 0
         self.counts: Counter[str] = Counter()
         self.requests = 0
         self.stripped = 0
@@ -208,6 +214,14 @@ class FaultProxy:
                     self.reset()
                     return
                 body = self.read_body()
+                if self.command in ("PUT", "POST", "DELETE") and proxy.cut_after_writes is not None:
+                    with proxy._lock:
+                        cut = proxy.writes >= proxy.cut_after_writes
+                        proxy.writes += not cut
+                        proxy.refused_writes += cut
+                    if cut:
+                        self.error(403, "AccessDenied", "The test cut this writer off.")
+                        return
                 if kind == "503":
                     self.error(503, "SlowDown", "Please reduce your request rate.")
                     return
