@@ -69,11 +69,10 @@ class LatencyProxy:
         async def close() -> None:
             if self._server is not None:
                 self._server.close()
-            _abort(self._live)
+            _abort(self._live)  # every relay then reads EOF and ends after at most one latency
             tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            if tasks:
+                await asyncio.wait(tasks, timeout=self.latency + 5)
 
         with contextlib.suppress(Exception):
             self._call(close())
