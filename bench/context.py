@@ -16,6 +16,7 @@ from bench.support import (
     BenchError,
     Processes,
     Server,
+    compile_tree,
     copy_distributions,
     fresh_venv,
     hermetic_env,
@@ -45,6 +46,7 @@ class Context:
         from tests.helpers import make_wheel
 
         self.env = hermetic_env(self.scratch)
+        compile_tree(ROOT / "poetry_pipper")  # what `pip install` would have done (editable here)
         self.moto = self.procs.moto()
         self.env["AWS_ENDPOINT_URL"] = self.moto.url
         public_index(self.scratch / "public", [make_wheel(self.scratch / "public-wheels", "tinypublic", "1.0.0")])
@@ -102,6 +104,7 @@ class Context:
             proc = subprocess.run([*command, "pipper==0.11.1"], env=env, capture_output=True, text=True, check=False)
             if proc.returncode != 0:
                 raise BenchError(f"cannot install pipper 0.11.1: {proc.stderr.strip().splitlines()[-1:]}")
+        compile_tree(site)
         (site / ".complete").touch()
         return site
 
@@ -117,8 +120,9 @@ class Context:
     # -- environments -----------------------------------------------------------------------
 
     def poetry_env(self, endpoint: str | None = None) -> dict[str, str]:
-        """Poetry with a cold cache of its own (release info, artifacts)."""
-        env = {**self.env, "POETRY_CACHE_DIR": str(self.unique("poetry-cache"))}
+        """Poetry with cold caches of its own (release info, artifacts; and pipper's wheel cache)."""
+        env = {**self.env, "POETRY_CACHE_DIR": str(self.unique("poetry-cache")),
+               "PIPPER_CACHE_DIR": str(self.unique("pipper-cache"))}
         if endpoint:
             env["AWS_ENDPOINT_URL"] = endpoint
         return env
