@@ -11,8 +11,10 @@ from pathlib import Path
 
 from bench.figures import Figures
 from bench.support import (
+    NEUTRAL_CWD,
     PY,
     ROOT,
+    SCRATCH,
     BenchError,
     Processes,
     Server,
@@ -25,7 +27,6 @@ from bench.support import (
 )
 
 POETRY = str(Path(PY).parent / "poetry")
-SCRATCH = ROOT / "bench" / ".scratch"
 PERSISTENT = ROOT / ".cache" / "bench"
 
 
@@ -97,11 +98,12 @@ class Context:
         wheelhouse = ROOT / ".cache" / "wheelhouse" / "pipper011"  # scripts/test downloads it there
         if (wheelhouse / ".complete").exists():
             done = subprocess.run([*command, "--no-index", "--find-links", str(wheelhouse), "pipper==0.11.1"],
-                                  env=env, capture_output=True, check=False).returncode == 0
+                                  env=env, capture_output=True, check=False, cwd=NEUTRAL_CWD).returncode == 0
         else:
             done = False
         if not done:
-            proc = subprocess.run([*command, "pipper==0.11.1"], env=env, capture_output=True, text=True, check=False)
+            proc = subprocess.run([*command, "pipper==0.11.1"], env=env, capture_output=True, text=True, check=False,
+                                  cwd=NEUTRAL_CWD)
             if proc.returncode != 0:
                 raise BenchError(f"cannot install pipper 0.11.1: {proc.stderr.strip().splitlines()[-1:]}")
         compile_tree(site)

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from typing import IO, Any
 
 from bench import figures as report
-from bench.context import SCRATCH, Context
+from bench.context import Context
 from bench.figures import Figures
-from bench.support import BenchError, Processes
+from bench.support import SCRATCH, BenchError, Processes
 
 
 def sections() -> dict[str, Callable[[Context], None]]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.context import POETRY, Context, poetry_project
-from bench.support import PY, BenchError, median, methods, mirror, publish, run
+from bench.support import NEUTRAL_CWD, PY, BenchError, median, methods, mirror, publish, run
 
 OLD_PIPPER = "from pipper.command import run; run()"  # pipper 0.11.1's console entry point
 
@@ -222,7 +222,8 @@ def plugin_overhead(ctx: Context) -> None:
     project = poetry_project(ctx.scratch / "projects" / "overhead", [("private", "s3://bench-unused/p", "explicit")], {})
     own = []
     for _ in range(count):
-        proc = subprocess.run([PY, "-c", ACTIVATE, str(project)], env=env, capture_output=True, text=True, check=False)
+        proc = subprocess.run([PY, "-c", ACTIVATE, str(project)], env=env, capture_output=True, text=True, check=False,
+                              cwd=NEUTRAL_CWD)
         if proc.returncode != 0:
             raise BenchError(f"plugin activation failed: {proc.stderr.strip()}")
         own.append(float(proc.stdout.strip()))

@@ -41,6 +41,10 @@ from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
+SCRATCH = ROOT / "bench" / ".scratch"
+# Every command runs here: `python -m` puts the working directory first on sys.path, so started from
+# another checkout a command would import that checkout's poetry_pipper instead of this one's.
+NEUTRAL_CWD = SCRATCH / "cwd"
 
 
 class BenchError(RuntimeError):
@@ -102,7 +106,7 @@ class Processes:
         self._logs.append(handle)
         process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=handle, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            cwd=self.scratch, preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         self._servers.append(process)
         return process
@@ -114,7 +118,8 @@ class Processes:
         self._logs.append(handle)
         process = subprocess.Popen(
             [PY, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], stdout=handle, stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"}, preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"}, cwd=self.scratch,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         self._servers.append(process)
         url = f"http://127.0.0.1:{port}"
@@ -286,8 +291,10 @@ def front(target: str) -> None:
 
 def run(command: list[str], env: dict[str, str], cwd: Path | None = None, timeout: float = 600) -> float:
     """Run a command to completion; its wall time in seconds. A failure stops the benchmark."""
+    NEUTRAL_CWD.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    proc = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, check=False, timeout=timeout)
+    proc = subprocess.run(command, env=env, cwd=cwd or NEUTRAL_CWD, capture_output=True, text=True, check=False,
+                          timeout=timeout)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise BenchError(f"benchmark step failed (exit {proc.returncode}): {' '.join(command)}\n{proc.stdout}\n{proc.stderr}")
@@ -434,7 +441,9 @@ def copy_distributions(names: Iterable[str], site: Path) -> None:
 def compile_tree(path: Path) -> None:
     """Byte-compile ``path`` as pip does at install time, whatever PYTHONDONTWRITEBYTECODE says:
     otherwise every timed command would compile the copied packages (and this checkout) again."""
-    subprocess.run([PY, "-m", "compileall", "-q", "-j", "0", str(path)], check=True, stdout=subprocess.DEVNULL)
+    NEUTRAL_CWD.mkdir(parents=True, exist_ok=True)
+    subprocess.run([PY, "-m", "compileall", "-q", "-j", "0", str(path)], check=True, stdout=subprocess.DEVNULL,
+                   cwd=NEUTRAL_CWD)
 
 
 def site_packages(venv: Path) -> Path:
@@ -448,7 +457,7 @@ def fresh_venv(target: Path, path_entries: Iterable[Path]) -> Path:
     it runs in, and every venv of a run gets the same pip without downloading it.
     """
     shutil.rmtree(target, ignore_errors=True)
-    subprocess.run([PY, "-m", "venv", "--without-pip", str(target)], check=True)
+    subprocess.run([PY, "-m", "venv", "--without-pip", str(target)], check=True, cwd=NEUTRAL_CWD)
     (site_packages(target) / "_bench_paths.pth").write_text("".join(f"{p}\n" for p in path_entries))
     return target
 
@@ -458,7 +467,7 @@ def installed(venv: Path) -> dict[str, str]:
     code = ("import importlib.metadata as m, json, sys; "
             "print(json.dumps({d.metadata['Name'].lower(): d.version for d in m.distributions(path=[sys.argv[1]])}))")
     proc = subprocess.run([str(venv / "bin" / "python"), "-c", code, str(site_packages(venv))],
-                          capture_output=True, text=True, check=True)
+                          capture_output=True, text=True, check=True, cwd=NEUTRAL_CWD)
     return dict(json.loads(proc.stdout))
 
 
