@@ -62,13 +62,6 @@ class Figure:
             return f"FIGURE {self.name}={self.value:g}"
         return f"RATIO {self.name}={self.value:g} target={self.target} ({self.status})"
 
-    def gap(self) -> str:
-        """How far a missed target is: 'x1.84 over' for ratios, '+3.2' for counts."""
-        if self.target is None or self.status == "ok":
-            return ""
-        if self.target.limit > 0:
-            return f"{self.value / self.target.limit:.2f}x the target"
-        return f"{self.value - self.target.limit:+g}"
 
 
 @dataclass
@@ -92,7 +85,8 @@ class Figures:
 
     def write(self, meta: dict[str, Any]) -> None:
         data = {**meta, "figures": {n: {"value": f.value, "target": str(f.target) if f.target else None,
-                                        "status": f.status, "label": f.label, "section": f.section}
+                                        "status": f.status, "label": f.label, "section": f.section,
+                                        "gap": gap(f.value, f.target) if f.status == "missed" else ""}
                                     for n, f in self.figures.items()},
                 "notes": self.notes, "results": self.results}
         RESULTS_JSON.write_text(json.dumps(data, indent=2) + "\n")
@@ -126,7 +120,8 @@ def block(data: dict[str, Any]) -> list[str]:
     for name, figure in data["figures"].items():
         sections.setdefault(figure["section"], []).append({"name": name, **figure})
     targeted = [f for f in data["figures"].values() if f["target"]]
-    missed = [f"`{n}`" for n, f in data["figures"].items() if f["status"] == "missed"]
+    missed = [f"`{n}` ({gap(f['value'], Target.parse(f['target']))})" for n, f in data["figures"].items()
+              if f["status"] == "missed"]
     lines += [f"{len(targeted) - len(missed)} of {len(targeted)} targets met"
               + (f"; missed: {', '.join(missed)}." if missed else "."), ""]
     tables = list(data["results"].get("tables", {}).values())
@@ -134,7 +129,8 @@ def block(data: dict[str, Any]) -> list[str]:
         lines += [f"### {section}", "", "| figure | name | measured | target | |", "|---|---|---|---|---|"]
         for row in rows:
             target = row["target"] or ""
-            status = {"ok": "met", "missed": "**missed**", "info": ""}[row["status"]]
+            missed_by = gap(row["value"], Target.parse(row["target"]))
+            status = {"ok": "met", "missed": f"**missed** ({missed_by})", "info": ""}[row["status"]]
             lines.append(f"| {row['label']} | `{row['name']}` | {row['value']:g} | {target} | {status} |")
         lines.append("")
         for table in (t for t in tables if t.get("section") == section):
@@ -145,6 +141,15 @@ def block(data: dict[str, Any]) -> list[str]:
     if data.get("notes"):
         lines += ["Notes of this run:", "", *[f"* {note}" for note in data["notes"]], ""]
     return lines
+
+
+def gap(value: float, target: Target | None) -> str:
+    """How far a missed target is: '1.73x the limit', or '+3' for a target of 0."""
+    if target is None:
+        return ""
+    if target.limit > 0:
+        return f"{value / target.limit:.2f}x the limit"
+    return f"{value - target.limit:+g}"
 
 
 def machine() -> str:

@@ -37,7 +37,7 @@ def _terminate(signum: int, frame: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     available = sections()
     parser = argparse.ArgumentParser(prog="bench/run.py", description="Benchmarks of poetry-pipper (docs/benchmarks.md).")
-    parser.add_argument("--quick", action="store_true", help="3 repetitions per timed figure instead of 5 (about 5 min)")
+    parser.add_argument("--quick", action="store_true", help="3 repetitions per timed figure instead of 7")
     parser.add_argument("--runs", type=int, help="repetitions per timed figure (overrides --quick)")
     parser.add_argument("--only", nargs="+", choices=list(available), metavar="SECTION",
                         help=f"run only these sections ({', '.join(available)}); other figures are kept from the last run")
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         data = report.load()
         report.write_doc(data)
         return 0
-    runs = args.runs or (3 if args.quick else 5)
+    runs = args.runs or (3 if args.quick else 7)
     signal.signal(signal.SIGTERM, _terminate)
     lock = exclusive()
     if lock is None:

@@ -56,7 +56,7 @@ def ensure_venv() -> None:
         return
     if os.environ.get("PIPPER_BENCH_REEXEC"):
         sys.exit(f"error: re-executed into {VENV} but still not running there")
-    print(f"== preparing the benchmark venv {VENV}", flush=True)
+    print(f"== benchmark venv {VENV} (scripts/bootstrap: installs only what changed)", flush=True)
     env = dict(os.environ, PYTHON=base_python())
     env.pop("VIRTUAL_ENV", None)
     command = [os.path.join(ROOT, "scripts", "bootstrap"), VENV, "-e", ROOT + "[poetry]", moto_requirement()]
