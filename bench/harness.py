@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import os
 import shutil
 import signal
 import sys
@@ -28,6 +29,27 @@ def versions() -> str:
     names = ("poetry", "pip", "boto3", "moto")
     return "Python " + sys.version.split()[0] + ", " + ", ".join(
         f"{n} {importlib.metadata.version(n)}" for n in names)
+
+
+class LoadSampler:
+    """The machine's 1-minute load average every few seconds: other jobs on the machine move the figures."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(5):
+            self.samples.append(os.getloadavg()[0])
+
+    def summary(self) -> dict[str, float]:
+        self._stop.set()
+        values = self.samples or [os.getloadavg()[0]]
+        return {"mean": round(sum(values) / len(values), 2), "max": round(max(values), 2)}
 
 
 def _terminate(signum: int, frame: Any) -> None:
@@ -59,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     procs = Processes(SCRATCH)
     ctx = Context(quick=args.quick, runs=runs, procs=procs, figures=figures)
     start = time.perf_counter()
+    load = LoadSampler()
     try:
         ctx.start()
         for name, section in available.items():
@@ -77,8 +100,14 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         procs.close()
     elapsed = round(time.perf_counter() - start)
+    busy = load.summary()
     meta = {"machine": report.machine(), "versions": versions(), "quick": args.quick, "runs": runs,
-            "elapsed_s": elapsed, "sections": args.only or list(available)}
+            "elapsed_s": elapsed, "sections": args.only or list(available), "load": busy}
+    cores = os.cpu_count() or 1
+    if busy["mean"] > cores:
+        figures.notes.append(f"the machine was busy with other work (1-minute load average {busy['mean']} on"
+                             f" {cores} cores): timings are stretched, ratios less reliable than on a quiet machine")
+        print(f"warning: {figures.notes[-1]}", file=sys.stderr)
     if args.only:
         figures = merged(figures, args.only)
     figures.write(meta)
