@@ -122,11 +122,13 @@ class Wan:
         for shape in self.shapes:  # untimed: creates the projects' venvs, checks both sides resolve
             for side in SIDES:
                 self.lock(shape, side)
+        # Runs compared with each other run next to each other (the machine's load drifts), in turns
+        # starting with one side, then the other.
         for attempt in range(self.ctx.runs):
-            for latency in (LATENCY, 0.0):
-                self.latency(latency)
-                for shape in self.shapes:
-                    for side in SIDES if attempt % 2 == 0 else reversed(SIDES):
+            for shape in self.shapes:
+                for side in SIDES if attempt % 2 == 0 else reversed(SIDES):
+                    for latency in (LATENCY, 0.0) if attempt % 2 == 0 else (0.0, LATENCY):
+                        self.latency(latency)
                         key = f"lock/{shape.name}/{side}/{latency * 1000:g}ms"
                         self.runs.setdefault(key, []).append(self.lock(shape, side))
         self.lock_figures()
@@ -161,7 +163,7 @@ class Wan:
 
     def latency_cost(self, shape: str, side: str) -> float:
         """Median over the repetitions of (lock time at 15 ms - lock time at 0 ms) within each repetition:
-        runs seconds apart share the machine's load, so pairing them cancels most of its drift."""
+        the two runs are back to back and share the machine's load, so pairing cancels most of its drift."""
         pairs = zip(self.runs[f"lock/{shape}/{side}/15ms"], self.runs[f"lock/{shape}/{side}/0ms"], strict=True)
         return median(slow["s"] - fast["s"] for slow, fast in pairs)
 
