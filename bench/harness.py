@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = round(time.perf_counter() - start)
     busy = load.summary()
     meta = {"machine": report.machine(), "versions": versions(), "quick": args.quick, "runs": runs,
-            "elapsed_s": elapsed, "sections": args.only or list(available), "load": busy}
+            "elapsed_s": elapsed, "sections": args.only or list(available), "load": busy, "nice": os.nice(0)}
     cores = os.cpu_count() or 1
     if busy["mean"] > cores:
         figures.notes.append(f"the machine was busy with other work (1-minute load average {busy['mean']} on"
