@@ -10,14 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.figures import Figures
+from bench.servers import Processes, Server
 from bench.support import (
     NEUTRAL_CWD,
     PY,
     ROOT,
     SCRATCH,
     BenchError,
-    Processes,
-    Server,
     compile_tree,
     copy_distributions,
     fresh_venv,

@@ -15,7 +15,8 @@ from typing import IO, Any
 from bench import figures as report
 from bench.context import Context
 from bench.figures import Figures
-from bench.support import SCRATCH, BenchError, Processes
+from bench.servers import Processes, ServerError
+from bench.support import SCRATCH, BenchError
 
 
 def sections() -> dict[str, Callable[[Context], None]]:
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
                 took = round(time.perf_counter() - began)
                 figures.results.setdefault("section_s", {})[name] = took
                 print(f"  ({name}: {took} s)", flush=True)
-    except BenchError as exc:
+    except (BenchError, ServerError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
