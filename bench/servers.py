@@ -31,7 +31,10 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bench.latency import LatencyProxy
 
 PY = sys.executable
 
@@ -84,15 +87,17 @@ class Processes:
 
     scratch: Path
     _servers: list[subprocess.Popen[bytes]] = field(default_factory=list)
-    _proxies: list[Any] = field(default_factory=list)
+    _proxies: list[LatencyProxy] = field(default_factory=list)
     _logs: list[IO[bytes]] = field(default_factory=list)
 
-    def spawn(self, command: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    def spawn(self, command: list[str], log: Path, *, announces_port: bool = False) -> subprocess.Popen[bytes]:
+        """Start a server process logging to ``log``; with ``announces_port`` its stdout stays readable."""
         handle = open(log, "wb")  # noqa: SIM115 - the server writes to it until it stops
         self._logs.append(handle)
         process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=handle, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
-            cwd=self.scratch, preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            command, stdout=subprocess.PIPE if announces_port else handle, stderr=handle,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"}, cwd=self.scratch,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         self._servers.append(process)
         return process
@@ -100,40 +105,33 @@ class Processes:
     def moto(self) -> Server:
         port = free_port()
         log = self.scratch / f"moto-{port}.log"
-        handle = open(log, "wb")  # noqa: SIM115
-        self._logs.append(handle)
-        process = subprocess.Popen(
-            [PY, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], stdout=handle, stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"}, cwd=self.scratch,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
-        )
-        self._servers.append(process)
+        process = self.spawn([PY, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], log)
         url = f"http://127.0.0.1:{port}"
         wait_http(url + "/moto-api/", process)
         return Server(url, AccessLog(log), process)
 
-    def static(self, directory: Path, name: str) -> Server:
-        log = self.scratch / f"static-{name}.log"
-        process = self.spawn([PY, str(Path(__file__)), "serve", str(directory)], log)
+    def _own_server(self, mode: str, argument: str, log: Path) -> tuple[str, subprocess.Popen[bytes]]:
+        """``python bench/servers.py MODE ARGUMENT``: its URL (from the ``PORT <n>`` line) and process."""
+        process = self.spawn([PY, str(Path(__file__)), mode, argument], log, announces_port=True)
         assert process.stdout is not None
         line = process.stdout.readline().decode().split()
         if len(line) != 2 or line[0] != "PORT":
-            raise ServerError(f"the static server for {directory} did not start: {log.read_text()}")
-        url = f"http://127.0.0.1:{line[1]}"
+            raise ServerError(f"`{mode} {argument}` did not start: {log.read_text(errors='replace')[-500:]}")
+        return f"http://127.0.0.1:{line[1]}", process
+
+    def static(self, directory: Path, name: str) -> Server:
+        log = self.scratch / f"static-{name}.log"
+        url, process = self._own_server("serve", str(directory), log)
         wait_http(url + "/", process)
         return Server(url, AccessLog(log), process)
 
     def front(self, target: Server) -> Server:
         """A keep-alive front for ``target`` (its requests still appear in ``target``'s log)."""
         host_port = target.url.removeprefix("http://")
-        process = self.spawn([PY, str(Path(__file__)), "front", host_port], self.scratch / f"front-{host_port}.log")
-        assert process.stdout is not None
-        line = process.stdout.readline().decode().split()
-        if len(line) != 2 or line[0] != "PORT":
-            raise ServerError(f"the keep-alive front for {target.url} did not start")
-        return Server(f"http://127.0.0.1:{line[1]}", target.log, process)
+        url, process = self._own_server("front", host_port, self.scratch / f"front-{host_port}.log")
+        return Server(url, target.log, process)
 
-    def proxy(self, target: str, latency: float) -> Any:
+    def proxy(self, target: str, latency: float) -> LatencyProxy:
         from bench.latency import LatencyProxy
 
         proxy = LatencyProxy(target, latency).start()

@@ -39,8 +39,11 @@ def run(command: list[str], env: dict[str, str], cwd: Path | None = None, timeou
     """Run a command to completion; its wall time in seconds. A failure stops the benchmark."""
     NEUTRAL_CWD.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    proc = subprocess.run(command, env=env, cwd=cwd or NEUTRAL_CWD, capture_output=True, text=True, check=False,
-                          timeout=timeout)
+    try:
+        proc = subprocess.run(command, env=env, cwd=cwd or NEUTRAL_CWD, capture_output=True, text=True, check=False,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise BenchError(f"benchmark step still running after {timeout:.0f} s: {' '.join(command)}") from None
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise BenchError(f"benchmark step failed (exit {proc.returncode}): {' '.join(command)}\n{proc.stdout}\n{proc.stderr}")

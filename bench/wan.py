@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.context import POETRY, Context, locked, poetry_project
+from bench.latency import LatencyProxy
+from bench.servers import AccessLog
 from bench.support import BenchError, counted, installed, median, mirror, publish, run
 
 LATENCY = 0.015
@@ -56,7 +58,8 @@ class Wan:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.shapes = shapes()
-        self.proxies: dict[str, Any] = {}
+        self.proxies: dict[str, LatencyProxy] = {}
+        self.logs: dict[str, AccessLog] = {}
         self.projects: dict[tuple[str, str], Path] = {}
         self.runs: dict[str, list[dict[str, Any]]] = {}
 
