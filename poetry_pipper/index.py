@@ -181,14 +181,20 @@ class Release:
     #: (as far as known when indexed). Resolvers take those names from this repository only,
     #: never from a public index, at no extra request.
     private_requires: tuple[str, ...] = ()
+    #: Optional: every private name reachable from this release through ``private_requires`` (of any
+    #: version of each dependency), itself left out, as far as known when written (:mod:`.closure`).
+    #: Resolvers fetch these indexes at once, without waiting a round trip per level; a stale or
+    #: missing closure costs round trips, never correctness.
+    private_closure: tuple[str, ...] = ()
     #: pipper 0.x only (never stored): a *stub* listed from a folder, whose bundle has not been read
     #: yet (``Repository.release`` reads it); its ``files`` are empty until then.
     bundle_key: str = ""
 
     @classmethod
-    def of(cls, *files: DistFile, private_requires: Iterable[str] = ()) -> Release:
+    def of(cls, *files: DistFile, private_requires: Iterable[str] = (), private_closure: Iterable[str] = ()) -> Release:
         first = files[0]
-        return cls(first.name, first.version, {f.filename: f for f in files}, tuple(sorted(set(private_requires))))
+        return cls(first.name, first.version, {f.filename: f for f in files}, tuple(sorted(set(private_requires))),
+                   tuple(sorted(set(private_closure))))
 
     @property
     def parsed_version(self) -> Version:
@@ -227,8 +233,11 @@ class Release:
         return replace(self, files={k: v for k, v in self.files.items() if k != filename})
 
     def to_json(self) -> dict[str, Any]:
-        return {"files": {k: self.files[k].to_json() for k in sorted(self.files)},
-                "private_requires": list(self.private_requires)}
+        data: dict[str, Any] = {"files": {k: self.files[k].to_json() for k in sorted(self.files)},
+                                "private_requires": list(self.private_requires)}
+        if self.private_closure:  # optional (docs/FORMAT.md): absent when there is nothing to fetch early
+            data["private_closure"] = list(self.private_closure)
+        return data
 
     @classmethod
     def from_json(cls, data: Any, version: str, origin: str) -> Release:
@@ -244,7 +253,8 @@ class Release:
         if len({d.project for d in files.values()}) > 1:
             f.fail("its files belong to different projects")
         hints = f.strings("private_requires", check=is_normalized_name, what="a normalized project name")
-        return cls.of(*files.values(), private_requires=hints)
+        closure = f.strings("private_closure", check=is_normalized_name, what="a normalized project name")
+        return cls.of(*files.values(), private_requires=hints, private_closure=closure)
 
     @classmethod
     def from_v1(cls, data: Any, version: str, origin: str) -> Release:

@@ -143,7 +143,7 @@ def sync_version(repo: Repository, name: str, version: str) -> PackageIndex:
     """Make one version's index entry agree with its records: added, changed, or removed when none is left.
 
     The records are read inside the compare-and-swap, so the last index write always reflects
-    the newest records. The index-only hint (``private_requires``) is kept.
+    the newest records. The index-only hints (``private_requires``, ``private_closure``) are kept.
     """
     project, version = canonicalize_name(name), str(parse_version(version))
 
@@ -156,7 +156,8 @@ def sync_version(repo: Repository, name: str, version: str) -> PackageIndex:
             del index.releases[version]
             return True
         hints = current.private_requires if current is not None else ()
-        release = Release.of(*files.values(), private_requires=hints)
+        closure = current.private_closure if current is not None else ()
+        release = Release.of(*files.values(), private_requires=hints, private_closure=closure)
         if current == release:
             return False
         display = index.display_name if index.releases else release.name

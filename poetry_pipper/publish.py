@@ -22,12 +22,14 @@ from __future__ import annotations
 import datetime
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .cas import UNREAD, Outcome, Unread
+from .closure import closure_of, reach, spread, with_closures
 from .dependencies import dependency_names, private_requires
-from .errors import AlreadyPublished, PreconditionFailed, StorageError
+from .errors import AlreadyPublished, FormatError, PreconditionFailed, StorageError
 from .index import DistFile, PackageIndex, RootIndex
 from .keys import JSON_TYPE, index_key, record_key
 from .legacy import legacy_names
@@ -165,16 +167,23 @@ def commit_index(repo: Repository, dist: DistFile, *, first: Blob | Unread | Non
     sure the package is listed (what an earlier publisher that died may have left undone)."""
     name = dist.project
     roots: list[RootIndex] = []
+    dependencies: dict[str, PackageIndex | None] = {}  # read once, also on a retry: they only feed the closure
+    grown: list[set[str]] = [set()]
 
     def merge(index: PackageIndex) -> bool:
+        before = reach(index)
         changed = index.add_file(dist)
         changed = heal(repo, index) or changed
         if not roots:  # read once, also on a retry: it only feeds the hints
             roots.append(repo.packages())
-        return _hint(index, dist.version, [*roots[0].packages, name]) or changed
+        changed = _hint(index, dist.version, [*roots[0].packages, name]) or changed
+        changed = _close(repo, index, dist.version, dependencies) or changed
+        grown[0] = reach(index) - before
+        return changed
 
     outcome = repo.cas.update(repo.index_doc(name), merge, first=first)
-    _listed(repo, name, outcome.value, roots[0])
+    if not _listed(repo, name, outcome.value, roots[0]) and grown[0] and name in roots[0].packages:
+        extend_closures(repo, name, grown[0], roots[0])  # it now leads further: so do its dependents
     return outcome.value
 
 
@@ -192,16 +201,18 @@ def finish(repo: Repository, index: PackageIndex, etag: str) -> None:
     _listed(repo, index.name, index, root)
 
 
-def _listed(repo: Repository, name: str, index: PackageIndex, root: RootIndex) -> None:
-    """List a package that has releases in the root list, after adding it to its dependents' hints.
+def _listed(repo: Repository, name: str, index: PackageIndex, root: RootIndex) -> bool:
+    """List a package that has releases in the root list, after adding it to its dependents' hints
+    (and closures); True if it was not listed before.
 
     In that order: a package in the root list has had its dependents marked, so a publisher that
     died between the two leaves the package unlisted, and the next publish of it does both again.
     """
     if name in root.packages or not index.releases:
-        return
-    mark_private_dependents(repo, name, root)
+        return False
+    mark_private_dependents(repo, name, root, index)
     register(repo, name, index.display_name)
+    return True
 
 
 def _hint(index: PackageIndex, version: str, known: list[str]) -> bool:
@@ -246,23 +257,67 @@ def register(repo: Repository, name: str, display_name: str) -> RootIndex:
     return repo.cas.update(repo.root_doc(), add).value
 
 
-def mark_private_dependents(repo: Repository, name: str, root: RootIndex) -> None:
-    """A new package may already be a dependency of published ones: add it to their hints.
+def _close(repo: Repository, index: PackageIndex, version: str, dependencies: dict[str, PackageIndex | None]) -> bool:
+    """Record the closure of one release (closure.py) from its dependencies' indexes: one GET per
+    direct private dependency, in parallel. Names already recorded stay."""
+    release = index.releases[version]
+    todo = [h for h in release.private_requires if h not in dependencies and h != index.name]
+    for hint, blob in _read_indexes(repo, todo).items():
+        dependencies[hint] = _parsed(repo, hint, blob)
+    computed = closure_of(index.name, release.private_requires, lambda h: reach(dependencies.get(h)))
+    return with_closures(index, {version: computed}, extend=True)
 
-    One GET per package in the repository, only when a package is published for the
-    first time, so that resolvers never have to probe for private names.
+
+def _read_indexes(repo: Repository, names: list[str]) -> dict[str, Blob | None]:
+    if not names:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(8, len(names))) as pool:
+        return dict(zip(names, pool.map(lambda n: repo.storage.get(index_key(n)), names), strict=True))
+
+
+def _parsed(repo: Repository, name: str, blob: Blob | None) -> PackageIndex | None:
+    """An index for the hints' bookkeeping: an unreadable one counts as empty (verify reports it)."""
+    try:
+        return repo.index_doc(name).parse(blob.data) if blob is not None else None
+    except FormatError:
+        return None
+
+
+def mark_private_dependents(repo: Repository, name: str, root: RootIndex, index: PackageIndex) -> None:
+    """A new package may already be a dependency of published ones: add it to their hints, and it
+    (with all it reaches) to the closure of every release that leads to it.
+
+    One GET per package in the repository, only when a package is published for the first time,
+    so that resolvers never have to probe for private names.
     """
-    for other in root.packages:
-        if other == name:
-            continue
+    extend_closures(repo, name, {name} | reach(index), root, new=True)
 
-        def mark(index: PackageIndex) -> bool:
-            changed = False
-            for version, release in list(index.releases.items()):
-                if name not in release.private_requires and any(name in dependency_names(f) for f in release.files.values()):
-                    index.releases[version] = replace(release, private_requires=tuple(sorted({*release.private_requires, name})))
-                    changed = True
-            return changed
 
-        doc = repo.index_doc(other)
-        repo.cas.update(replace(doc, page_key=None), mark)
+def extend_closures(repo: Repository, name: str, added: set[str], root: RootIndex, *, new: bool = False) -> None:
+    """Add ``added`` to the closures of the releases that lead to ``name`` (closure.spread); for a
+    ``new`` package, first add it to the hints of the releases that depend on it.
+
+    Reads every other package's index once (in parallel), then writes, by compare-and-swap, only
+    the indexes that change.
+    """
+    blobs = _read_indexes(repo, [other for other in root.packages if other != name])
+    indexes = {other: index for other, blob in blobs.items() if (index := _parsed(repo, other, blob)) is not None}
+    hinted = {other for other, index in indexes.items() if new and _mark(index, name)}
+    updates = spread(indexes, name, added)
+    for other in sorted(hinted | updates.keys()):
+
+        def mutate(index: PackageIndex, other: str = other) -> bool:
+            changed = _mark(index, name) if new else False
+            return with_closures(index, updates.get(other, {}), extend=True) or changed
+
+        repo.cas.update(replace(repo.index_doc(other), page_key=None), mutate, first=blobs[other])
+
+
+def _mark(index: PackageIndex, name: str) -> bool:
+    """Add ``name`` to the hints of the releases that depend on it; True if any did."""
+    changed = False
+    for version, release in list(index.releases.items()):
+        if name not in release.private_requires and any(name in dependency_names(f) for f in release.files.values()):
+            index.releases[version] = replace(release, private_requires=tuple(sorted({*release.private_requires, name})))
+            changed = True
+    return changed

@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .cas import Doc
+from .closure import closure_of, graph_reach
 from .dependencies import private_requires
 from .errors import FormatError, NewerFormatError
 from .index import FORMAT_VERSION, DistFile, PackageIndex, RootIndex, newest
-from .keys import parse_record_key
+from .keys import index_key, parse_record_key
 from .legacy import legacy_names
 from .records import Records, read_records, record_refs
 from .repository import Repository
+from .storage.base import Blob
 from .verify import NAME, Problem
 
 _ANY_PACKAGE_KEY = re.compile(rf"^packages/({NAME})/")
@@ -47,18 +50,34 @@ class ReindexReport:
 
 def reindex(repo: Repository, *, progress: Callable[[str], None] | None = None) -> ReindexReport:
     """Rebuild every package index (in the current format), PEP 503 page, private-dependency hint and
-    the root list from the records."""
+    closure (computed exactly from the graph of all hints), and the root list from the records."""
     report = ReindexReport(str(repo.location))
     root = _lenient(repo.root_doc(), RootIndex)
     root_blob = repo.storage.get(root.key)
     names = sorted(_package_names(repo) | (set(root.parse(root_blob.data).packages) if root_blob else set()))
-    known = {name for name in names if _records(repo, name)[0]}
+    found = {name: _records(repo, name)[0] for name in names}
+    known = {name for name in names if found[name]}
+    # Every index is read once up front (the first read of its compare-and-swap below): the closures
+    # need the whole graph of hints, the records' and the ones the indexes keep.
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        blobs = dict(zip(names, pool.map(lambda n: repo.storage.get(index_key(n)), names), strict=True))
+    graph = {name: {*private_requires(found[name].values(), known | {name}), *_kept_hints(repo, name, blobs[name])}
+             for name in names}
+    reaches = graph_reach(graph)
     for name in names:
         if progress:
             progress(name)
-        _reindex_package(repo, name, known, report)
+        _reindex_package(repo, name, known, report, reaches, blobs[name])
     _rebuild_root(repo, report)
     return report
+
+
+def _kept_hints(repo: Repository, name: str, blob: Blob | None) -> set[str]:
+    try:
+        index = repo.index_doc(name).parse(blob.data) if blob is not None else None
+    except FormatError:
+        return set()
+    return {h for release in index.releases.values() for h in release.private_requires} if index else set()
 
 
 def _lenient(doc: Doc[Any], empty: Callable[[], Any]) -> Doc[Any]:
@@ -116,7 +135,8 @@ def _kept_entries(index: PackageIndex, found: Records) -> list[DistFile]:
     return kept
 
 
-def _reindex_package(repo: Repository, name: str, known: set[str], report: ReindexReport) -> None:
+def _reindex_package(repo: Repository, name: str, known: set[str], report: ReindexReport,
+                     reaches: dict[str, set[str]], first: Blob | None) -> None:
     skipped: list[Problem] = []
 
     def mutate(index: PackageIndex) -> bool:
@@ -129,7 +149,8 @@ def _reindex_package(repo: Repository, name: str, known: set[str], report: Reind
             current = index.releases.get(version)
             hints = {*private_requires(release.files.values(), known | {name}),
                      *(current.private_requires if current else ())}
-            rebuilt.releases[version] = replace(release, private_requires=tuple(sorted(hints)))
+            closure = closure_of(name, hints, lambda h: reaches.get(h, ()))
+            rebuilt.releases[version] = replace(release, private_requires=tuple(sorted(hints)), private_closure=closure)
         latest = newest(rebuilt.releases.values())
         display = index.display_name if index.releases or not latest else latest.name
         if (index.name == name and rebuilt.releases == index.releases and display == index.display_name
@@ -140,7 +161,7 @@ def _reindex_package(repo: Repository, name: str, known: set[str], report: Reind
         return True
 
     doc = _lenient(repo.index_doc(name), lambda: PackageIndex.empty(name))
-    outcome = repo.cas.update(doc, mutate, check_page=True)
+    outcome = repo.cas.update(doc, mutate, check_page=True, first=first)
     report.skipped += sorted(skipped, key=lambda p: p.key)
     if outcome.written:
         report.written.append(doc.key)

@@ -18,6 +18,7 @@ from typing import Any, Protocol, TypeVar
 
 from packaging.utils import canonicalize_name
 
+from .closure import exact
 from .dependencies import private_requires
 from .download import sha256_file
 from .errors import FormatError, NewerFormatError, NotFound
@@ -51,6 +52,7 @@ KINDS: dict[str, str] = {
     "unindexed-file": "a record is missing from its package index",
     "entry-differs": "an index entry differs from its record (e.g. the yank state)",
     "missing-hint": "a release lacks the private-dependency hint of a dependency published here",
+    "missing-closure": "a release's closure lacks a package its hints lead to (resolvers find it a round trip later)",
     "orphan-file": "a file under files/<sha256>/ that no record references",
     "missing-page": "a PEP 503 page is missing",
     "stale-page": "a PEP 503 page does not match its index",
@@ -61,7 +63,7 @@ KINDS: dict[str, str] = {
 }
 #: kinds `pipper reindex` repairs.
 REINDEX_FIXES = frozenset({
-    "bad-root", "bad-index", "unrecorded-entry", "unindexed-file", "entry-differs", "missing-hint", "missing-page",
+    "bad-root", "bad-index", "unrecorded-entry", "unindexed-file", "entry-differs", "missing-hint", "missing-closure", "missing-page",
     "stale-page", "unlisted-package", "listed-without-versions",
 })
 T = TypeVar("T")
@@ -135,6 +137,7 @@ def verify(repo: Repository, *, hash_files: bool = True) -> VerifyReport:
     known = {name for name, state in states.items() if state.records.files}
     for name, state in states.items():
         check.package(name, state, known)
+    check.closures({name: state.index for name, state in states.items() if state.index is not None})
     check.pages_and_root(names)
     if hash_files and check.hash_jobs:
         check.hash_files()
@@ -267,6 +270,15 @@ class _Verifier:
                 self.problem("missing-hint", index_key(name),
                              f"{name} {version} depends on {', '.join(sorted(missing))}, published here, without the hint"
                              " that keeps resolvers from looking for it elsewhere")
+
+    def closures(self, indexes: dict[str, PackageIndex]) -> None:
+        """Each release's closure against the one its hints give in the graph of every index (closure.py)."""
+        for name, versions in sorted(exact(indexes).items()):
+            for version, wanted in sorted(versions.items()):
+                missing = set(wanted) - set(indexes[name].releases[version].private_closure)
+                if missing:
+                    self.problem("missing-closure", index_key(name),
+                                 f"{name} {version} leads to {', '.join(sorted(missing))}, which its closure lacks")
 
     def page(self, name: str, index: PackageIndex | None, index_exists: bool) -> None:
         page_key = simple_key(name)
