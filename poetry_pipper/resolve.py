@@ -8,15 +8,15 @@ version satisfying *all* current constraints *and having a file that fits the ta
 Requires-Python; an sdist only when no wheel fits and sdists are allowed) is picked; picks are
 revised until they agree. Cycles are fine. Public names are left to pip.
 
-Cost: one index GET per distinct name probed (in parallel per wave); the answer for a
-public name is a single 404 (plus, once per run for all of them, one LIST of the root looking
-for pipper 0.x folders: see legacy.py).
+Cost: one index GET per distinct name probed; the answer for a public name is a single 404 (plus,
+once per run for all of them, one LIST of the root looking for pipper 0.x folders: see legacy.py).
+Indexes are fetched in parallel, and each index's hints and closure are fetched as soon as it
+arrives (:mod:`.prefetch`), so a chain of any depth costs about two rounds of GETs, not one per level.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -26,6 +26,7 @@ from packaging.version import Version
 
 from .errors import NotFound, PipperError
 from .index import DistFile, PackageIndex, Release
+from .prefetch import IndexFetcher
 from .sources import ReleaseSource
 from .specs import PackageSpec, SpecError, parse_spec
 from .targets import NoCompatibleFile, Target, choose
@@ -200,24 +201,31 @@ class Resolver:
         self.workers = workers
         self.indexes: dict[str, PackageIndex | None] = {}
         self.fixed = dict(fixed or {})  # local bundles/wheels given on the command line
+        self.fetcher = IndexFetcher(source.package_index, workers=workers) if source is not None else None
 
     def _probe(self, names: Iterable[str]) -> None:
         todo = sorted({n for n in names if n not in self.indexes and n not in self.fixed})
         if not todo:
             return
-        source = self.source
-        if source is None:
+        if self.fetcher is None:
             self.indexes.update(dict.fromkeys(todo))
             return
-        with ThreadPoolExecutor(max_workers=min(self.workers, len(todo))) as pool:
-            for name, index in zip(todo, pool.map(source.package_index, todo), strict=True):
-                self.indexes[name] = index
+        self.fetcher.want(todo)
+        for name in todo:
+            self.indexes[name] = self.fetcher.get(name)
 
     @property
     def target(self) -> Target:
         return self.chooser.target
 
     def resolve(self, specs: list[PackageSpec]) -> Resolution:
+        try:
+            return self._resolve(specs)
+        finally:
+            if self.fetcher is not None:
+                self.fetcher.close()  # hinted indexes nobody needed are not fetched any more
+
+    def _resolve(self, specs: list[PackageSpec]) -> Resolution:
         ignored = [s for s in specs if s.marker is not None and not self.target.evaluate(s.marker)]
         specs = [s for s in specs if s not in ignored]
         roots: dict[str, list[Constraint]] = {}

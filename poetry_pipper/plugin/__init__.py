@@ -63,3 +63,6 @@ class PipperApplicationPlugin(ApplicationPlugin):
         from .commands import register
 
         register(application)
+        from .running import listen
+
+        listen(application)

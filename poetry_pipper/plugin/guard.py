@@ -5,9 +5,10 @@ pool. Every lookup of a name published in one of those sources (direct or transi
 another source or not, whatever the priorities and the order of the sources) is answered by that
 source alone: another source's package of the same name is never seen by the resolver.
 
-* Which names: :func:`poetry_pipper.guard.published_names`, one GET of each source's root list,
-  made the first time the resolver asks for any name (``poetry --version``, ``check``, or an
-  install from a lock never pay it).
+* Which names: a name whose index a source has (the resolver reads it anyway) is published there;
+  any other name is looked up in :func:`poetry_pipper.guard.published_names`, one GET of each
+  source's root list, made the first time it is needed (``poetry --version``, ``check``, an install
+  from a lock, or a lock whose names are all private never pay it).
 * A name published in several pipper sources: a dependency pinned to one of them keeps it, any
   other lookup asks them in Poetry's order. A dependency pinned to any other source fails with
   one line that names the fix (another source's package is never used, even when asked for).
@@ -46,23 +47,15 @@ _PACKAGE_SIGNATURE = inspect.signature(RepositoryPool.package)
 
 
 class Guard:
-    """Name -> the pipper sources that publish it, learnt lazily (one root-list GET per source)."""
+    """Name -> the pipper sources that publish it, learnt lazily: a source's index of the name says
+    yes, its root list (one GET per source, only when needed) says no (PipperSource.publishes)."""
 
     def __init__(self, sources: list[PipperSource], unguarded: frozenset[str], io: IO) -> None:
         self._sources = sources
         self._unguarded = unguarded
         self._io = io
         self._lock = threading.Lock()
-        self._published: list[tuple[str, frozenset[str]]] | None = None
         self._told: set[str] = set()
-
-    def _load(self) -> list[tuple[str, frozenset[str]]]:
-        with self._lock:
-            if self._published is None:
-                with ThreadPoolExecutor(max_workers=max(1, len(self._sources))) as pool:
-                    names = list(pool.map(lambda source: source.published(), self._sources))
-                self._published = [(s.name, n) for s, n in zip(self._sources, names, strict=True)]
-            return self._published
 
     def sources_for(self, name: str) -> list[str]:
         """The sources ``name`` must come from (Poetry's order); empty when it is free to come from any."""
@@ -70,7 +63,12 @@ class Guard:
         if key in self._unguarded:
             self._tell(key, f"{key}: from any source ([{SETTINGS}] unguarded)")
             return []
-        sources = [source for source, names in self._load() if key in names]
+        if len(self._sources) == 1:
+            found = [self._sources[0].publishes(key)]
+        else:
+            with ThreadPoolExecutor(max_workers=len(self._sources)) as pool:
+                found = list(pool.map(lambda source: source.publishes(key), self._sources))
+        sources = [source.name for source, yes in zip(self._sources, found, strict=True) if yes]
         if sources:
             where = f"source {sources[0]}" if len(sources) == 1 else f"sources {', '.join(sources)}"
             self._tell(key, f"{key}: only from {where}, where it is published")

@@ -14,7 +14,7 @@ every name the source publishes, whoever depends on it.
 from __future__ import annotations
 
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from poetry.poetry import Poetry
 
     from ..index import PackageIndex, Release
+    from ..prefetch import IndexFetcher
     from ..repository import Repository
 
 SCHEMES = ("s3://", "file://")
@@ -49,9 +50,7 @@ class PipperSource(PoetryRepository):
         self._url = url.rstrip("/")
         self._config = config
         self._lock = threading.Lock()
-        self._indexes: dict[str, PackageIndex | None] = {}
-        self._pending: dict[str, Future[PackageIndex | None]] = {}
-        self._executor: ThreadPoolExecutor | None = None
+        self._fetcher: IndexFetcher | None = None
         self._core: Repository | None = None
         self._root: str | None = None
         self._published: frozenset[str] | None = None
@@ -112,32 +111,45 @@ class PipperSource(PoetryRepository):
             self._published = names
         return names
 
-    def index(self, name: str) -> PackageIndex | None:
-        """The package's index: one GET per package per run, shared by every caller."""
-        key = canonicalize_name(name)
+    def publishes(self, name: str) -> bool:
+        """Whether ``name`` is published here. An index fetched (or being fetched) that exists says
+        yes without the root list, which is read only to tell that a name is *not* published here:
+        a lock whose names are all private costs no root-list GET."""
+        pending = self.fetcher.peek(name)
+        if pending is not None:
+            try:
+                if pending.result() is not None:
+                    return True
+            except Exception:  # the resolver meets this error where it asks for the index
+                pass
+        return canonicalize_name(name) in self.published()
+
+    @property
+    def fetcher(self) -> IndexFetcher:
         with self._lock:
-            if key in self._indexes:
-                return self._indexes[key]
-            pending = self._pending.get(key)
-            if pending is None:
-                pending = self._pending[key] = self._pool().submit(self._load, key)
-        return pending.result()  # type: ignore[no-any-return]
+            if self._fetcher is None:
+                from ..prefetch import IndexFetcher
+
+                self._fetcher = IndexFetcher(self._load, name=f"pipper-{self.name}")
+            return self._fetcher
+
+    def index(self, name: str) -> PackageIndex | None:
+        """The package's index: one GET per package per run, shared by every caller. Poetry resolves
+        one name at a time; the names each index hints at (its closure) are fetched meanwhile, in parallel."""
+        return self.fetcher.get(name)  # type: ignore[no-any-return]
 
     def _load(self, key: str) -> PackageIndex | None:
-        index: PackageIndex | None = self._guard(lambda: self.core.package_index(key))
-        with self._lock:
-            self._indexes[key] = index
-            # Poetry resolves one name at a time; the private dependencies named in this index
-            # will be asked for next, so fetch them now, in parallel (still one GET each).
-            wanted = {n for r in (index.releases.values() if index else ()) for n in r.private_requires}
-            for name in wanted - self._indexes.keys() - self._pending.keys():
-                self._pending[name] = self._pool().submit(self._load, name)
-        return index
+        return self._guard(lambda: self.core.package_index(key))  # type: ignore[no-any-return]
 
-    def _pool(self) -> ThreadPoolExecutor:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix=f"pipper-{self.name}")
-        return self._executor
+    def warm_up(self, pinned: Iterable[str], others: Iterable[str]) -> None:
+        """Start fetching before Poetry asks (a command that resolves is starting): the indexes of the
+        direct dependencies pinned to this source now, and those of the other direct dependencies once
+        the root list says they are published here (the guard would take them from here)."""
+        fetcher = self.fetcher
+        fetcher.want(pinned)
+        rest = {canonicalize_name(n) for n in others}
+        if rest:
+            fetcher.submit(lambda: fetcher.want(rest & self.published()))
 
     def _release(self, name: str, version: Version) -> Release:
         from poetry.repositories.exceptions import PackageNotFoundError
@@ -196,9 +208,7 @@ class PipperSource(PoetryRepository):
         package.description = parsed.description
         package.python_versions = parsed.python_versions
         package.files = parsed.files
-        private = set(release.private_requires)
-        with self._lock:
-            private |= {n for n, index in self._indexes.items() if index is not None}
+        private = set(release.private_requires) | self.fetcher.found()
         for dependency in parsed.requires:
             if dependency.name in private:
                 dependency.source_name = self.name
@@ -285,3 +295,33 @@ def install_sources(poetry: Poetry, io: IO) -> None:
     for repository, priority in repositories:
         pool.add_repository(repository, priority=priority)
     poetry.set_pool(pool)
+    if _resolves(poetry):
+        warm_up(poetry, ours)
+
+
+#: Poetry commands that resolve against the sources (``install`` only without a lock file).
+RESOLVING = frozenset({"lock", "update", "add", "remove"})
+
+
+def _resolves(poetry: Poetry) -> bool:
+    from .running import running_command
+
+    command = running_command()
+    return command in RESOLVING or (command == "install" and not poetry.locker.is_locked())
+
+
+def warm_up(poetry: Poetry, sources: list[PipperSource]) -> None:
+    """Start the first GETs while Poetry still sets up (its virtualenv, the solver): each source
+    fetches the indexes of the project's direct dependencies it will be asked for, and from them
+    (their closures) every other private index, in parallel, on its own threads."""
+    names = {source.name.lower() for source in sources}
+    pinned: dict[str, set[str]] = {source.name.lower(): set() for source in sources}
+    others: set[str] = set()
+    for dependency in poetry.package.all_requires:
+        where = (dependency.source_name or "").lower()
+        if where in names:
+            pinned[where].add(dependency.name)
+        elif not where:
+            others.add(dependency.name)
+    for source in sources:
+        source.warm_up(pinned[source.name.lower()], others)
