@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import shutil
-import subprocess
 import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +25,7 @@ from .bundle import BundleMeta, inspect_wheel, write_bundle
 from .cache import cached_file, entry_dir
 from .errors import NotFound, PipperError
 from .index import SDIST, DistFile, PackageIndex, Release
+from .piprun import EarlyPip, run_pip
 from .resolve import Pick, Resolution, Resolver, select
 from .sources import ReleaseSource
 from .specs import PackageSpec
@@ -166,9 +166,13 @@ def pip_install(
     verbose: bool = False,
     extra: Iterable[str] = (),
     python: str = sys.executable,
+    early: EarlyPip | None = None,
 ) -> str:
-    """Run one pip process on the private files; pip resolves the public dependencies."""
-    command = [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
+    """Run one pip process on the private files; pip resolves the public dependencies.
+
+    ``early`` is a pip process already started in ``python`` (piprun.py): it is given the arguments.
+    """
+    command = ["install", "--disable-pip-version-check", "--no-input"]
     if target is not None:
         command += ["--target", str(target)]
     if user:
@@ -176,10 +180,13 @@ def pip_install(
     command += list(extra)
     command += [str(f) for f in files]
     # With -v pip talks straight to the terminal; otherwise its output is kept for the summary.
-    result = subprocess.run(command, capture_output=not verbose, text=True, check=False)
-    output = result.stdout or ""
+    if early is not None and early.python == python and early.verbose == verbose:
+        result = early.run(command)
+    else:
+        result = run_pip(python, command, verbose=verbose)
+    output = result.stdout
     if result.returncode != 0:
-        lines = [line.strip() for line in (result.stderr or "").splitlines() if line.strip()]
+        lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
         errors = [line for line in lines if line.startswith("ERROR")] or lines[-1:]
         reason = " ".join(errors) if errors else f"exit code {result.returncode}"
         raise PipperError(f"pip failed: {reason}")
@@ -333,6 +340,7 @@ def run_install(
     *,
     verbose: bool = False,
     progress: Callable[[DistFile], Progress | None] | None = None,
+    early: EarlyPip | None = None,
 ) -> str | None:
     """Fetch the files the plan needs and run pip once; pip's output, or None if nothing was to do."""
     fetch(repo, steps, progress)
@@ -340,4 +348,4 @@ def run_install(
     if not paths:
         return None
     return pip_install(paths, target=destination.directory, user=destination.user, verbose=verbose,
-                       python=destination.python)
+                       python=destination.python, early=early)

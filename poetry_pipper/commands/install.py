@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,6 +12,7 @@ from .base import PipperCommand
 
 if TYPE_CHECKING:
     from ..install import Destination, Step
+    from ..piprun import EarlyPip
 
 
 class InstallCommand(PipperCommand):
@@ -43,6 +45,19 @@ pip configuration.
   pipper install -i preauth.json          # links from `pipper authorize -o`: no AWS credentials"""
 
     def perform(self) -> int:
+        early = None
+        python = None if self.option("dry-run") else self.early_python()
+        if python is not None:
+            from ..piprun import EarlyPip
+
+            early = EarlyPip(python, verbose=self.io.is_verbose())  # imports pip while we resolve and download
+        try:
+            return self._install(early)
+        finally:
+            if early is not None:
+                early.discard()  # when it was not needed (or the install failed before pip)
+
+    def _install(self, early: EarlyPip | None) -> int:
         from ..authorize import open_preauthorized
         from ..install import local_picks, needs_repository, plan_install, run_install, split_items
         from ..sources import ReleaseSource
@@ -75,7 +90,7 @@ pip configuration.
             changing = [s for s in steps if s.action != "keep"]
             if changing:
                 self.line(f"Installing {', '.join(f'{s.name} {s.version}' for s in changing)}")
-            output = run_install(repo, steps, destination, verbose=self.io.is_verbose(),
+            output = run_install(repo, steps, destination, verbose=self.io.is_verbose(), early=early,
                                  progress=lambda d: self.transfer_progress(d.size, f"downloading {d.filename}"))
             if output is None:
                 return 0
@@ -85,6 +100,10 @@ pip configuration.
         return 0
 
     # Hooks for the Poetry front door, which installs into the project's virtualenv.
+
+    def early_python(self) -> str | None:
+        """The interpreter pip installs into when it is known before resolving: pip is started at once."""
+        return sys.executable
 
     def install_destination(self) -> Destination:
         """Where pip installs: the interpreter running pipper, with --target/--user."""

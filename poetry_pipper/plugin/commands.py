@@ -142,6 +142,9 @@ class PoetryFrontDoor:
             env = self._env = EnvManager(self.poetry, io=io).create_venv()
         return env
 
+    def early_python(self) -> str | None:
+        return None  # the project's virtualenv is found (or made) only once the resolution succeeded
+
     def install_destination(self) -> Destination:
         from dataclasses import replace
 
