@@ -7,7 +7,8 @@ resolver to ask: with closures recorded, a resolution costs the first index's ro
 one round of parallel GETs, whatever the depth. What is fetched never decides what is chosen.
 
 Still one GET per package: a name is fetched at most once per fetcher, whoever asks first.
-A failed fetch raises only where its index is asked for.
+A failed fetch raises only where its index is asked for. :class:`SourceReader` adds the root list
+(the guard's: which names are published) and the first requests of a resolution.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from packaging.utils import canonicalize_name
 
 from .closure import prefetch_names
+from .guard import published_names
 from .index import PackageIndex
+from .repository import Repository
 
 WORKERS = 8
 
@@ -83,3 +86,38 @@ class IndexFetcher:
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
+
+
+class SourceReader:
+    """A repository as a resolver reads it: each index and the root list fetched at most once."""
+
+    def __init__(self, repository: Repository, *, name: str = "pipper") -> None:
+        self.repository = repository
+        self.fetcher = IndexFetcher(repository.package_index, name=name)
+        self._lock = threading.Lock()
+        self._published: Future[frozenset[str]] | None = None
+
+    def published(self) -> frozenset[str]:
+        """Names published here: the root list, one GET (guard.py)."""
+        with self._lock:
+            future = self._published
+            if future is None:
+                future = self._published = Future()
+                mine = True
+            else:
+                mine = False
+        if mine:
+            try:
+                future.set_result(published_names(self.repository))
+            except BaseException as exc:
+                future.set_exception(exc)
+        return future.result()
+
+    def warm_up(self, pinned: Iterable[str], others: Iterable[str]) -> None:
+        """The first requests of a resolution, before the resolver asks: the indexes of the direct
+        dependencies pinned to this repository now, those of the other direct dependencies once the
+        root list says they are published here (a guard would take them from here)."""
+        self.fetcher.want(pinned)
+        rest = {canonicalize_name(n) for n in others}
+        if rest:
+            self.fetcher.submit(lambda: self.fetcher.want(rest & self.published()))

@@ -21,13 +21,13 @@ from .download import integrity_error, verified_download
 from .errors import NotFound, PipperError
 from .index import DistFile, PackageIndex, Release, RootIndex
 from .keys import ROOT_INDEX, SIMPLE_ROOT, index_key, simple_key
-from .legacy import LegacyReader
 from .pages import render_simple_page, render_simple_root
 from .storage import open_storage
 from .storage.base import Progress, Storage
 
 if TYPE_CHECKING:
     from .credentials import Credentials
+    from .legacy import LegacyReader
     from .location import Location
 
 
@@ -39,8 +39,19 @@ class Repository:
         self.location = storage.location
         self.cas = Engine(storage)
         self._cancelled = threading.Event()
-        #: pipper 0.x objects under the same root, read only where no new index exists (legacy.py)
-        self.legacy = LegacyReader(storage, self._cancelled)
+        self._legacy: LegacyReader | None = None
+        self._legacy_lock = threading.Lock()
+
+    @property
+    def legacy(self) -> LegacyReader:
+        """pipper 0.x objects under the same root, read only where no new index exists (legacy.py);
+        imported on first use (a resolution that finds every index never needs it)."""
+        with self._legacy_lock:
+            if self._legacy is None:
+                from .legacy import LegacyReader
+
+                self._legacy = LegacyReader(self.storage, self._cancelled)
+            return self._legacy
 
     def cancel(self) -> None:
         """Make every transfer in progress (in any thread) stop at its next chunk; temp files are removed."""

@@ -10,6 +10,7 @@ Checked against: Poetry 2.0.1, 2.1.4, 2.2.1, 2.3.4, 2.4.3, 2.5.1 (cleo 2.1.0 in 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from poetry.repositories.repository import Repository
@@ -76,6 +77,18 @@ def mount_on_sessions(mount: Callable[[Session], None]) -> None:
     Authenticator.create_session = create_session  # type: ignore[method-assign]
 
 
+def project_directory(application: Any) -> Path:
+    """The directory Poetry looks for the project in (``--project``/``--directory`` applied).
+
+    Reach: ``Application.project_directory`` (Poetry 2.2+) or ``Application._project_directory``
+    (2.0-2.1), what ``Application.poetry`` passes to ``Factory.create_poetry``.
+    """
+    found = getattr(application, "project_directory", None)
+    if found is None:
+        found = application._project_directory
+    return Path(found)
+
+
 def self_check() -> list[str]:
     """Each reach exercised on the running Poetry: the list of those that no longer work."""
     from cleo.io.inputs.argv_input import ArgvInput
@@ -97,6 +110,14 @@ def self_check() -> list[str]:
     found = Probe("probe").find_packages(Dependency("probe", parse_constraint(">=1.5")))
     if [str(p.version) for p in found] != ["2.0"]:
         broken.append(f"PoetryRepository: Repository.find_packages -> _find_packages gave {found}")
+
+    from poetry.console.application import Application
+
+    try:
+        if project_directory(Application()) != Path.cwd():
+            broken.append("project_directory: Application.project_directory/_project_directory")
+    except Exception as exc:  # any failure is the finding
+        broken.append(f"project_directory: {exc}")
 
     mounted: list[Any] = []
     before = Authenticator.create_session

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from poetry.poetry import Poetry
 
     from ..index import PackageIndex, Release
-    from ..prefetch import IndexFetcher
+    from ..prefetch import SourceReader
     from ..repository import Repository
 
 SCHEMES = ("s3://", "file://")
@@ -50,10 +50,8 @@ class PipperSource(PoetryRepository):
         self._url = url.rstrip("/")
         self._config = config
         self._lock = threading.Lock()
-        self._fetcher: IndexFetcher | None = None
-        self._core: Repository | None = None
+        self._reader: SourceReader | None = None
         self._root: str | None = None
-        self._published: frozenset[str] | None = None
 
     @property
     def url(self) -> str:
@@ -73,12 +71,28 @@ class PipperSource(PoetryRepository):
 
     @property
     def core(self) -> Repository:
-        with self._lock:
-            if self._core is None:
-                from .settings import open_source
+        return self.reader.repository
 
-                self._core = self._guard(lambda: open_source(self.name, self._url, self._config))
-            return self._core
+    @property
+    def reader(self) -> SourceReader:
+        """The repository with its indexes and root list, each fetched once per run: the one the
+        command's first moments started (early.py) when it is this source's location and identity."""
+        with self._lock:
+            if self._reader is None:
+                self._reader = self._guard(self._open)
+            return self._reader
+
+    def _open(self) -> SourceReader:
+        from ..prefetch import SourceReader
+        from ..repository import open_repository
+        from .early import adopt
+        from .settings import source_access
+
+        access = source_access(self.name, self._url, self._config)
+        started = adopt(self.name, self._url, access)
+        if started is not None:
+            return started
+        return SourceReader(open_repository(access.location, access.credentials), name=f"pipper-{self.name}")
 
     def _guard(self, action: Any) -> Any:
         from ..errors import PipperError
@@ -101,21 +115,13 @@ class PipperSource(PoetryRepository):
 
     def published(self) -> frozenset[str]:
         """Names published here, for the guard: one GET of the root list per run (guard.py)."""
-        with self._lock:
-            if self._published is not None:
-                return self._published
-        from ..guard import published_names
-
-        names: frozenset[str] = self._guard(lambda: published_names(self.core))
-        with self._lock:
-            self._published = names
-        return names
+        return self._guard(lambda: self.reader.published())  # type: ignore[no-any-return]
 
     def publishes(self, name: str) -> bool:
         """Whether ``name`` is published here. An index fetched (or being fetched) that exists says
         yes without the root list, which is read only to tell that a name is *not* published here:
         a lock whose names are all private costs no root-list GET."""
-        pending = self.fetcher.peek(name)
+        pending = self.reader.fetcher.peek(name)
         if pending is not None:
             try:
                 if pending.result() is not None:
@@ -124,32 +130,14 @@ class PipperSource(PoetryRepository):
                 pass
         return canonicalize_name(name) in self.published()
 
-    @property
-    def fetcher(self) -> IndexFetcher:
-        with self._lock:
-            if self._fetcher is None:
-                from ..prefetch import IndexFetcher
-
-                self._fetcher = IndexFetcher(self._load, name=f"pipper-{self.name}")
-            return self._fetcher
-
     def index(self, name: str) -> PackageIndex | None:
         """The package's index: one GET per package per run, shared by every caller. Poetry resolves
         one name at a time; the names each index hints at (its closure) are fetched meanwhile, in parallel."""
-        return self.fetcher.get(name)  # type: ignore[no-any-return]
-
-    def _load(self, key: str) -> PackageIndex | None:
-        return self._guard(lambda: self.core.package_index(key))  # type: ignore[no-any-return]
+        return self._guard(lambda: self.reader.fetcher.get(name))  # type: ignore[no-any-return]
 
     def warm_up(self, pinned: Iterable[str], others: Iterable[str]) -> None:
-        """Start fetching before Poetry asks (a command that resolves is starting): the indexes of the
-        direct dependencies pinned to this source now, and those of the other direct dependencies once
-        the root list says they are published here (the guard would take them from here)."""
-        fetcher = self.fetcher
-        fetcher.want(pinned)
-        rest = {canonicalize_name(n) for n in others}
-        if rest:
-            fetcher.submit(lambda: fetcher.want(rest & self.published()))
+        """Start fetching before Poetry asks (prefetch.SourceReader.warm_up); nothing is fetched twice."""
+        self._guard(lambda: self.reader.warm_up(pinned, others))
 
     def _release(self, name: str, version: Version) -> Release:
         from poetry.repositories.exceptions import PackageNotFoundError
@@ -208,7 +196,7 @@ class PipperSource(PoetryRepository):
         package.description = parsed.description
         package.python_versions = parsed.python_versions
         package.files = parsed.files
-        private = set(release.private_requires) | self.fetcher.found()
+        private = set(release.private_requires) | self.reader.fetcher.found()
         for dependency in parsed.requires:
             if dependency.name in private:
                 dependency.source_name = self.name
@@ -299,15 +287,10 @@ def install_sources(poetry: Poetry, io: IO) -> None:
         warm_up(poetry, ours)
 
 
-#: Poetry commands that resolve against the sources (``install`` only without a lock file).
-RESOLVING = frozenset({"lock", "update", "add", "remove"})
-
-
 def _resolves(poetry: Poetry) -> bool:
-    from .running import running_command
+    from .running import resolves, running_command
 
-    command = running_command()
-    return command in RESOLVING or (command == "install" and not poetry.locker.is_locked())
+    return resolves(running_command(), poetry.locker.lock)
 
 
 def warm_up(poetry: Poetry, sources: list[PipperSource]) -> None:

@@ -24,6 +24,7 @@ import re
 import ssl
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,6 +164,24 @@ class DirectReader:
         self._idle: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
         self._tls: ssl.SSLContext | None = None
+        self._ahead: dict[str, Future[tuple[bytes, str] | None]] = {}
+
+    def get_ahead(self, key: str) -> None:
+        """Send the GET of ``key`` now, on a thread of its own; the next :meth:`get` of it takes the
+        answer (once). For the first requests of a process, before the code that parses them is loaded."""
+        future: Future[tuple[bytes, str] | None] = Future()
+        with self._lock:
+            if key in self._ahead:
+                return
+            self._ahead[key] = future
+
+        def fetch() -> None:
+            try:
+                future.set_result(self._get(key))
+            except BaseException as exc:
+                future.set_exception(exc)
+
+        threading.Thread(target=fetch, name="pipper-ahead", daemon=True).start()
 
     def _connect(self) -> http.client.HTTPConnection:
         e = self.endpoint
@@ -224,6 +243,11 @@ class DirectReader:
 
     def get(self, key: str) -> tuple[bytes, str] | None:
         """The object's bytes and ETag; None if it does not exist."""
+        with self._lock:
+            ahead = self._ahead.pop(key, None)
+        return ahead.result() if ahead is not None else self._get(key)
+
+    def _get(self, key: str) -> tuple[bytes, str] | None:
         with self._response(key) as response:
             if response.status == 200:
                 return response.read(), response.getheader("ETag") or ""

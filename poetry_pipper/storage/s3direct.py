@@ -53,6 +53,10 @@ class S3DirectStorage:
             return self.boto3.get(key)
         return Blob(*found) if found is not None else None
 
+    def get_ahead(self, key: str) -> None:
+        """Send a GET now; the next :meth:`get` of the key takes its answer (DirectReader.get_ahead)."""
+        self.reader.get_ahead(self._key(key))
+
     def download(self, key: str, dest: Path, *, progress: Progress | None = None) -> None:
         try:
             with open(dest, "wb") as out:
