@@ -29,7 +29,7 @@ from .cas import UNREAD, Unread
 from .dependencies import dependency_names, private_requires
 from .errors import AlreadyPublished, PreconditionFailed, StorageError
 from .index import DistFile, PackageIndex, RootIndex
-from .keys import JSON_TYPE, index_key, record_key
+from .keys import FILE_CACHE, JSON_TYPE, index_key, record_key
 from .records import read_records, record_refs
 from .repository import Repository
 from .schema import rfc3339
@@ -94,9 +94,9 @@ def publish_upload(repo: Repository, upload: Upload, *, force: bool = False, pro
         raise _conflict(existing, dist)
 
     dist = replace(dist, upload_time=_now())
-    repo.storage.upload(dist.key, upload.path, size=dist.size, progress=progress)
+    repo.storage.upload(dist.key, upload.path, size=dist.size, progress=progress, cache_control=FILE_CACHE)
     if upload.metadata is not None:
-        repo.storage.put(dist.metadata_key, upload.metadata, content_type="text/plain")
+        repo.storage.put(dist.metadata_key, upload.metadata, content_type="text/plain", cache_control=FILE_CACHE)
     try:
         _create_record(repo, dist, existing_blob)
     except PreconditionFailed:
@@ -234,4 +234,4 @@ def mark_private_dependents(repo: Repository, name: str, root: RootIndex) -> Non
             return changed
 
         doc = repo.index_doc(other)
-        repo.cas.update(replace(doc, page_key=None), mark)
+        repo.cas.update(replace(doc, pages=()), mark)

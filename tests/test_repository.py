@@ -156,10 +156,11 @@ def test_request_counts(s3_repo: RepoUnderTest, tmp_path: Path) -> None:
     assert download == {"GET": 2}  # the index, then the wheel
     assert publish_again == {"GET": 2}  # the release record, then the index
     # new version: record probe, root list (private-dependency hint), wheel, sidecar, record,
-    # record check, index GET + LIST + PUT, simple page, index re-check.
-    # A new package also writes the root list and its page.
-    assert publish_new_version == {"GET": 6, "PUT": 5}
-    assert publish_new_package == {"GET": 8, "PUT": 7}
+    # record check, index GET + LIST + PUT, the two pages (PEP 503 HTML simple/<name>/index.html and
+    # PEP 691 JSON simple/<name>/, which uv and other clients read straight from S3), index re-check.
+    # A new package also writes the root list and its two pages (simple/index.html and simple/).
+    assert publish_new_version == {"GET": 6, "PUT": 6}
+    assert publish_new_package == {"GET": 8, "PUT": 9}
 
 
 def test_large_upload_uses_multipart_with_progress(s3_repo: RepoUnderTest, tmp_path: Path) -> None:
