@@ -149,13 +149,6 @@ def test_sigv2_urls_are_refused() -> None:
 # -- against moto in authentication mode, behind the SigV4 gate ---------------------------
 
 
-@pytest.fixture(scope="session")
-def gate(auth_s3: AuthS3) -> Iterator[SigV4Gate]:
-    front = SigV4Gate(auth_s3.server.endpoint, dict([auth_s3.reader, auth_s3.publisher]))
-    yield front
-    front.close()
-
-
 def publish(repo: RepoUnderTest, tmp_path: Path, name: str, version: str, **kwargs) -> None:  # type: ignore[no-untyped-def]
     wheel = make_wheel(tmp_path / "w" / f"{name}-{version}", name, version, **kwargs)
     bundle, _ = make_bundle(wheel, tmp_path / "b" / f"{name}-{version}")
