@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import Result, make_wheel
+from .helpers import Result, backdate, make_wheel
 from .servers import AuthS3, PublicIndex, RepoUnderTest, Venv
 from .sigv4_gate import SigV4Gate
 
@@ -85,14 +85,7 @@ class Bucket:
 
     def backdate(self, name: str, version: str, when: str) -> None:
         """Say a version's files were uploaded at ``when``: its records are rewritten, then `pipper reindex`."""
-        from dataclasses import replace
-
-        from poetry_pipper.index import DistFile
-
-        storage = self.core().storage
-        for key in storage.list(f"packages/{name}/releases/{version}/"):
-            dist = DistFile.from_record(storage.get(key).data, key)
-            storage.put(key, replace(dist, upload_time=when).record_bytes())
+        backdate(self.core(), name, version, when)
         self.repo.cli("reindex", "-b", self.repo.url).assert_ok()
 
 
