@@ -29,7 +29,7 @@ from .cas import UNREAD, Outcome, Unread
 from .dependencies import dependency_names, private_requires
 from .errors import AlreadyPublished, PreconditionFailed, StorageError
 from .index import DistFile, PackageIndex, RootIndex
-from .keys import JSON_TYPE, index_key, record_key
+from .keys import FILE_CACHE, JSON_TYPE, index_key, record_key
 from .legacy import legacy_names
 from .records import read_records, record_refs
 from .repository import Repository
@@ -98,9 +98,9 @@ def publish_upload(repo: Repository, upload: Upload, *, force: bool = False, pro
         raise _conflict(existing, dist)
 
     dist = replace(dist, upload_time=_now())
-    repo.storage.upload(dist.key, upload.path, size=dist.size, progress=progress)
+    repo.storage.upload(dist.key, upload.path, size=dist.size, progress=progress, cache_control=FILE_CACHE)
     if upload.metadata is not None:
-        repo.storage.put(dist.metadata_key, upload.metadata, content_type="text/plain")
+        repo.storage.put(dist.metadata_key, upload.metadata, content_type="text/plain", cache_control=FILE_CACHE)
     try:
         _create_record(repo, dist, existing_blob)
     except PreconditionFailed:
@@ -183,12 +183,12 @@ def finish(repo: Repository, index: PackageIndex, etag: str) -> None:
 
     Three GETs (the package's page, the root list, its page), and a write only for what is missing.
     """
-    repo.cas.refresh_page(repo.index_doc(index.name), Outcome(index, etag, False), only_if_changed=True)
+    repo.cas.refresh_pages(repo.index_doc(index.name), Outcome(index, etag, False), only_if_changed=True)
     root_doc = repo.root_doc()
     blob = repo.storage.get(root_doc.key)
     root = root_doc.parse(blob.data) if blob is not None else RootIndex()
     if blob is not None and index.name in root.packages:
-        repo.cas.refresh_page(root_doc, Outcome(root, blob.etag, False), only_if_changed=True)
+        repo.cas.refresh_pages(root_doc, Outcome(root, blob.etag, False), only_if_changed=True)
     _listed(repo, index.name, index, root)
 
 
@@ -265,4 +265,4 @@ def mark_private_dependents(repo: Repository, name: str, root: RootIndex) -> Non
             return changed
 
         doc = repo.index_doc(other)
-        repo.cas.update(replace(doc, page_key=None), mark)
+        repo.cas.update(replace(doc, pages=()), mark)
