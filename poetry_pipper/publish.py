@@ -31,7 +31,7 @@ from .closure import closure_of, reach, spread, with_closures
 from .dependencies import dependency_names, private_requires
 from .errors import AlreadyPublished, FormatError, PreconditionFailed, StorageError
 from .index import DistFile, PackageIndex, RootIndex
-from .keys import JSON_TYPE, index_key, record_key
+from .keys import FILE_CACHE, JSON_TYPE, index_key, record_key
 from .legacy import legacy_names
 from .records import read_records, record_refs
 from .repository import Repository
@@ -100,9 +100,9 @@ def publish_upload(repo: Repository, upload: Upload, *, force: bool = False, pro
         raise _conflict(existing, dist)
 
     dist = replace(dist, upload_time=_now())
-    repo.storage.upload(dist.key, upload.path, size=dist.size, progress=progress)
+    repo.storage.upload(dist.key, upload.path, size=dist.size, progress=progress, cache_control=FILE_CACHE)
     if upload.metadata is not None:
-        repo.storage.put(dist.metadata_key, upload.metadata, content_type="text/plain")
+        repo.storage.put(dist.metadata_key, upload.metadata, content_type="text/plain", cache_control=FILE_CACHE)
     try:
         _create_record(repo, dist, existing_blob)
     except PreconditionFailed:
@@ -192,12 +192,12 @@ def finish(repo: Repository, index: PackageIndex, etag: str) -> None:
 
     Three GETs (the package's page, the root list, its page), and a write only for what is missing.
     """
-    repo.cas.refresh_page(repo.index_doc(index.name), Outcome(index, etag, False), only_if_changed=True)
+    repo.cas.refresh_pages(repo.index_doc(index.name), Outcome(index, etag, False), only_if_changed=True)
     root_doc = repo.root_doc()
     blob = repo.storage.get(root_doc.key)
     root = root_doc.parse(blob.data) if blob is not None else RootIndex()
     if blob is not None and index.name in root.packages:
-        repo.cas.refresh_page(root_doc, Outcome(root, blob.etag, False), only_if_changed=True)
+        repo.cas.refresh_pages(root_doc, Outcome(root, blob.etag, False), only_if_changed=True)
     _listed(repo, index.name, index, root)
 
 
@@ -310,7 +310,7 @@ def extend_closures(repo: Repository, name: str, added: set[str], root: RootInde
             changed = _mark(index, name) if new else False
             return with_closures(index, updates.get(other, {}), extend=True) or changed
 
-        repo.cas.update(replace(repo.index_doc(other), page_key=None), mutate, first=blobs[other])
+        repo.cas.update(replace(repo.index_doc(other), pages=()), mutate, first=blobs[other])
 
 
 def _mark(index: PackageIndex, name: str) -> bool:

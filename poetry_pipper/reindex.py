@@ -165,9 +165,7 @@ def _reindex_package(repo: Repository, name: str, known: set[str], report: Reind
     report.skipped += sorted(skipped, key=lambda p: p.key)
     if outcome.written:
         report.written.append(doc.key)
-    if outcome.page_written:
-        assert doc.page_key is not None
-        report.written.append(doc.page_key)
+    report.written += outcome.pages_written
     if outcome.value.releases:
         report.packages += 1
         report.versions += len(outcome.value.releases)
@@ -195,6 +193,4 @@ def _rebuild_root(repo: Repository, report: ReindexReport) -> None:
     outcome = repo.cas.update(doc, rebuild, check_page=True)
     if outcome.written:
         report.written.append(doc.key)
-    if outcome.page_written:
-        assert doc.page_key is not None
-        report.written.append(doc.page_key)
+    report.written += outcome.pages_written

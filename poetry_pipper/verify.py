@@ -1,8 +1,8 @@
 """``pipper verify``: a read-only drift report of a repository.
 
 Release records are the truth. Every derived object (package indexes, the root list, the PEP 503
-pages) and every stored file is compared with them; files no record references and objects
-outside the layout are listed too.
+HTML and PEP 691 JSON pages) and every stored file is compared with them; files no record
+references and objects outside the layout are listed too.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ from typing import Any, Protocol, TypeVar
 
 from packaging.utils import canonicalize_name
 
+from .cas import Doc
 from .closure import exact
 from .dependencies import private_requires
 from .download import sha256_file
 from .errors import FormatError, NewerFormatError, NotFound
 from .index import DistFile, PackageIndex, RootIndex
-from .keys import ROOT_INDEX, SIMPLE_ROOT, index_key, simple_key
+from .keys import ROOT_INDEX, SIMPLE_ROOT, SIMPLE_ROOT_JSON, index_key
 from .legacy import is_0x_bundle
-from .pages import render_simple_page, render_simple_root
 from .records import Records, read_records, record_refs
 from .repository import Repository
 from .schema import is_project_name
@@ -37,7 +37,7 @@ NAME = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
 PACKAGE_KEY = re.compile(rf"^packages/({NAME})/index\.json$")
 RECORD_KEY = re.compile(rf"^packages/({NAME})/releases/[^/]+(?:/[^/]+)?\.json$")
 FILE_KEY = re.compile(rf"^packages/({NAME})/files/([0-9a-f]{{64}})/([^/]+)$")
-PAGE_KEY = re.compile(rf"^simple/({NAME})/index\.html$")
+PAGE_KEY = re.compile(rf"^simple/({NAME})/(?:index\.html)?$")
 
 #: kind -> what it means, for --help and the summary.
 KINDS: dict[str, str] = {
@@ -54,9 +54,9 @@ KINDS: dict[str, str] = {
     "missing-hint": "a release lacks the private-dependency hint of a dependency published here",
     "missing-closure": "a release's closure lacks a package its hints lead to (resolvers find it a round trip later)",
     "orphan-file": "a file under files/<sha256>/ that no record references",
-    "missing-page": "a PEP 503 page is missing",
-    "stale-page": "a PEP 503 page does not match its index",
-    "orphan-page": "a PEP 503 page for a package that has no index",
+    "missing-page": "a simple page (PEP 503 HTML, or PEP 691 JSON on S3) is missing",
+    "stale-page": "a simple page does not match its index, or has the wrong Content-Type",
+    "orphan-page": "a simple page for a package that has no index",
     "unlisted-package": "a package with versions is missing from the root list",
     "listed-without-versions": "the root list names a package that has no versions",
     "foreign-object": "an object that is not part of the repository layout",
@@ -161,7 +161,7 @@ class _Verifier:
         self.url = repo.location.key_url
         self.report = VerifyReport(str(repo.location))
         self.keys = set(self.storage.list(""))
-        self.claimed: set[str] = {ROOT_INDEX, SIMPLE_ROOT}
+        self.claimed: set[str] = {ROOT_INDEX, SIMPLE_ROOT, SIMPLE_ROOT_JSON}
         self.root: RootIndex | None = None
         self.root_blob: Blob | None = None
         self.listed: dict[str, str] = {}  # packages that have versions -> display name
@@ -281,15 +281,25 @@ class _Verifier:
                                  f"{name} {version} leads to {', '.join(sorted(missing))}, which its closure lacks")
 
     def page(self, name: str, index: PackageIndex | None, index_exists: bool) -> None:
-        page_key = simple_key(name)
-        page = self.storage.get(page_key) if page_key in self.keys else None
+        doc = self.repo.index_doc(name)
         if index is not None:
-            if page is None:
-                self.problem("missing-page", page_key, f"the PEP 503 page of {name} does not exist")
-            elif page.data != render_simple_page(index):
-                self.problem("stale-page", page_key, f"the PEP 503 page of {name} does not match its index")
-        elif page is not None and not index_exists:
-            self.problem("orphan-page", page_key, f"{name} has no package index")
+            self.pages(doc, index, f"of {name}", "its index")
+            return
+        for page in doc.pages:
+            if not index_exists and page.key in self.keys:
+                self.problem("orphan-page", page.key, f"{name} has no package index")
+
+    def pages(self, doc: Doc[Any], value: Any, what: str, source: str) -> None:
+        """Every page of a document: present, rendered from ``value``, with its Content-Type."""
+        for page in doc.pages:
+            kind = "PEP 691 JSON" if page.key.endswith("/") else "PEP 503"
+            blob = self.storage.get(page.key) if page.key in self.keys else None
+            if blob is None:
+                self.problem("missing-page", page.key, f"the {kind} page {what} does not exist")
+            elif not page.is_current(blob, page.render(value)):
+                detail = "does not match " + source if blob.data != page.render(value) \
+                    else f"is served as {blob.content_type!r}, not {page.content_type}"
+                self.problem("stale-page", page.key, f"the {kind} page {what} {detail}")
 
     def pages_and_root(self, names: set[str]) -> None:
         for key in sorted(k for k in self.keys if PAGE_KEY.match(k)):
@@ -306,11 +316,7 @@ class _Verifier:
                 self.problem("unlisted-package", ROOT_INDEX, f"{name} (pipper 0.x layout) is not in the root list's"
                              " 0.x names, so resolvers do not guard it")
             if self.root_blob is not None or self.listed:
-                root_page = self.storage.get(SIMPLE_ROOT)
-                if root_page is None:
-                    self.problem("missing-page", SIMPLE_ROOT, "the PEP 503 root page does not exist")
-                elif root_page.data != render_simple_root(root_packages):
-                    self.problem("stale-page", SIMPLE_ROOT, "the PEP 503 root page does not match the root list")
+                self.pages(self.repo.root_doc(), RootIndex(dict(root_packages)), "of the root", "the root list")
         for key in sorted(self.keys - self.claimed):
             self.problem("foreign-object", key, "not part of the pipper repository layout")
 

@@ -156,7 +156,7 @@ def test_a_connection_the_server_closed_is_replaced(closing_server: str) -> None
     endpoint = direct_endpoint(parse_location("s3://bucket/p", endpoint_url=closing_server), KEYS, NO_CONFIG)
     assert endpoint is not None
     reader = DirectReader(endpoint, Keys("AKIDEXAMPLE", "secret"))
-    assert [reader.get("p/x.json") for _ in range(3)] == [(b"{}", '"e"')] * 3
+    assert [reader.get("p/x.json") for _ in range(3)] == [(b"{}", '"e"', "")] * 3
     assert _Closing.served == 3
 
 
@@ -167,9 +167,10 @@ def test_keys_from_the_environment_open_the_direct_storage(s3_server: S3Server) 
     location = parse_location(f"s3://{bucket}/p", endpoint_url=s3_server.endpoint)
     storage = open_storage(location, Credentials("k", "s", source="test"))
     assert isinstance(storage, S3DirectStorage)
-    storage.put("a/b+c.json", b'{"x": 1}')  # boto3
+    storage.put("a/b+c.json", b'{"x": 1}', content_type="application/json")  # boto3
     blob = storage.get("a/b+c.json")  # direct: a key with characters that are encoded
     assert blob is not None and blob.data == b'{"x": 1}' and blob.etag.startswith('"')
+    assert blob.content_type == "application/json"
     assert storage.get("a/missing.json") is None
     stream, size = storage.open_stream("a/b+c.json")
     assert size == 8 and stream.read() == b'{"x": 1}'

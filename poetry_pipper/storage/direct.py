@@ -164,12 +164,12 @@ class DirectReader:
         self._idle: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
         self._tls: ssl.SSLContext | None = None
-        self._ahead: dict[str, Future[tuple[bytes, str] | None]] = {}
+        self._ahead: dict[str, Future[tuple[bytes, str, str] | None]] = {}
 
     def get_ahead(self, key: str) -> None:
         """Send the GET of ``key`` now, on a thread of its own; the next :meth:`get` of it takes the
         answer (once). For the first requests of a process, before the code that parses them is loaded."""
-        future: Future[tuple[bytes, str] | None] = Future()
+        future: Future[tuple[bytes, str, str] | None] = Future()
         with self._lock:
             if key in self._ahead:
                 return
@@ -241,16 +241,16 @@ class DirectReader:
             raise
         self._give_back(connection, response)
 
-    def get(self, key: str) -> tuple[bytes, str] | None:
-        """The object's bytes and ETag; None if it does not exist."""
+    def get(self, key: str) -> tuple[bytes, str, str] | None:
+        """The object's bytes, ETag and Content-Type; None if it does not exist."""
         with self._lock:
             ahead = self._ahead.pop(key, None)
         return ahead.result() if ahead is not None else self._get(key)
 
-    def _get(self, key: str) -> tuple[bytes, str] | None:
+    def _get(self, key: str) -> tuple[bytes, str, str] | None:
         with self._response(key) as response:
             if response.status == 200:
-                return response.read(), response.getheader("ETag") or ""
+                return response.read(), response.getheader("ETag") or "", response.getheader("Content-Type") or ""
             _absent(response)
         return None
 
