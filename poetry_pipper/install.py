@@ -33,7 +33,7 @@ from .storage.base import Progress
 from .targets import Target
 from .uploads import read_upload
 
-WORKERS = 8
+WORKERS = 16  # parallel downloads, on the connections resolving opened (prefetch.WORKERS)
 
 
 @dataclass

@@ -24,7 +24,9 @@ from .guard import published_names
 from .index import PackageIndex
 from .repository import Repository
 
-WORKERS = 8
+#: Parallel GETs: a closure's indexes all at once (a second wave on the same connections costs a round
+#: trip); the direct reader keeps up to 32 connections open (storage/direct.py).
+WORKERS = 16
 
 
 class IndexFetcher:

@@ -26,7 +26,7 @@ from packaging.version import Version
 
 from .errors import NotFound, PipperError
 from .index import DistFile, PackageIndex, Release
-from .prefetch import IndexFetcher
+from .prefetch import WORKERS, IndexFetcher
 from .sources import ReleaseSource
 from .specs import PackageSpec, SpecError, parse_spec
 from .targets import NoCompatibleFile, Target, choose
@@ -192,7 +192,7 @@ class Resolver:
         *,
         pre: bool = False,
         allow_sdist: bool = True,
-        workers: int = 8,
+        workers: int = WORKERS,
         fixed: dict[str, Pick] | None = None,
     ) -> None:
         self.source = source

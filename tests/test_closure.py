@@ -188,3 +188,21 @@ def test_poetry_lock_of_private_names_needs_no_root_list(s3_repo: RepoUnderTest,
     paths = sorted(r.path.split("?")[0].rsplit("/packages/", 1)[-1] for r in s3_repo.requests())
     assert paths == [f"{name}/index.json" for name in CHAIN]
     assert {name: version for name, (version, _) in locked(project).items()} == dict.fromkeys(CHAIN, "1.0")
+
+
+def test_the_direct_dependencies_a_project_declares() -> None:
+    from poetry_pipper.plugin.early import direct_dependencies
+
+    data = {
+        "project": {"dependencies": ["Link_0>=1", "requests>=2 ; python_version>'3.8'"],
+                    "optional-dependencies": {"x": ["extra-lib"]}},
+        "dependency-groups": {"lint": ["ruff", {"include-group": "x"}]},
+        "tool": {"poetry": {
+            "dependencies": {"python": ">=3.10", "link-0": {"source": "Private"}, "plain": "*",
+                             "split": [{"version": "1", "source": "private", "python": "<3.12"}, {"version": "2"}]},
+            "group": {"dev": {"dependencies": {"devlib": {"version": "*", "source": "other"}}}},
+        }},
+    }
+    pinned, free = direct_dependencies(data)
+    assert pinned == {"private": {"link-0", "split"}, "other": {"devlib"}}
+    assert free == {"requests", "extra-lib", "ruff", "plain"}
