@@ -58,11 +58,14 @@ pip configuration.
                 early.discard()  # when it was not needed (or the install failed before pip)
 
     def _install(self, early: EarlyPip | None) -> int:
-        from ..authorize import open_preauthorized
         from ..install import local_picks, needs_repository, plan_install, run_install, split_items
         from ..sources import ReleaseSource
 
-        preauthorized = open_preauthorized(self.option("input"), bucket=self.option("bucket"))
+        preauthorized = None
+        if self.option("input"):  # (authorize.py is imported only then)
+            from ..authorize import open_preauthorized
+
+            preauthorized = open_preauthorized(self.option("input"), bucket=self.option("bucket"))
         if preauthorized is not None:
             items = preauthorized.requested(list(self.argument("packages") or []))
         else:

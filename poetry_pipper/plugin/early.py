@@ -84,6 +84,12 @@ def _open(name: str, url: str, config: Config, pinned: set[str], others: set[str
         future.set_exception(exc)
 
 
+def started(name: str, url: str) -> bool:
+    """Whether start() is reading this source (so Poetry's own start need not wait for it)."""
+    with _LOCK:
+        return (name, url) in _STARTED
+
+
 def adopt(name: str, url: str, access: Access) -> SourceReader | None:
     """What start() opened for this source, if it is the same location and identity."""
     with _LOCK:

@@ -314,5 +314,8 @@ def warm_up(poetry: Poetry, sources: list[PipperSource]) -> None:
             pinned[where].add(dependency.name)
         elif not where:
             others.add(dependency.name)
+    from .early import started
+
     for source in sources:
-        source.warm_up(pinned[source.name.lower()], others)
+        if not started(source.name, source.url):  # else already reading (early.py); opened when first asked
+            source.warm_up(pinned[source.name.lower()], others)
