@@ -12,6 +12,7 @@ each: a 10-deep chain (chain-0 -> chain-1 -> ... -> chain-9) and a 10-wide fan-o
 
 from __future__ import annotations
 
+import resource
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -101,8 +102,13 @@ class Wan:
 
     def measure(self, action: Callable[[], float]) -> dict[str, Any]:
         before = {k: p.connections for k, p in self.proxies.items()}
+        cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
         elapsed, requests = counted(self.logs, action)
-        return {"s": round(elapsed, 4), "requests": requests,
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        # CPU seconds of the command and every process it waited for (the servers are not its children):
+        # what a busy machine cannot overlap, unlike network waits.
+        used = after.ru_utime - cpu.ru_utime + after.ru_stime - cpu.ru_stime
+        return {"s": round(elapsed, 4), "cpu_s": round(used, 4), "requests": requests,
                 "connections": {k: p.connections - before[k] for k, p in self.proxies.items()}}
 
     # -- poetry lock -------------------------------------------------------------------------
@@ -157,12 +163,15 @@ class Wan:
             figures.add(SECTION, f"lock_latency_round_trips_pep503_{n}", self.latency_cost(n, "pep503") / ROUND_TRIP,
                         f"`poetry lock` PEP 503, (time at 15 ms - at 0 ms) / 30 ms, {n}")
             last = {side: self.runs[f"lock/{n}/{side}/15ms"][-1] for side in SIDES}
+            cpu = {side: median(r["cpu_s"] for r in self.runs[f"lock/{n}/{side}/0ms"]) for side in SIDES}
             rows.append([n, len(shape.requires), *(t[side, ms] for ms in (15, 0) for side in SIDES),
-                         *(last[side]["requests"][side] for side in SIDES),
+                         *(cpu[side] for side in SIDES), *(last[side]["requests"][side] for side in SIDES),
                          *(last[side]["connections"][side] for side in SIDES)])
-        figures.table(SECTION, "`poetry lock`, cold cache (median seconds; requests and connections of one run)",
+        figures.table(SECTION, "`poetry lock`, cold cache (median seconds; CPU seconds at 0 ms; requests and"
+                      " connections of one run)",
                       ["shape", "private packages", "s3 15 ms", "PEP 503 15 ms", "s3 0 ms", "PEP 503 0 ms",
-                       "S3 requests", "PEP 503 requests", "S3 connections", "PEP 503 connections"], rows)
+                       "s3 CPU", "PEP 503 CPU", "S3 requests", "PEP 503 requests", "S3 connections",
+                       "PEP 503 connections"], rows)
 
     def latency_cost(self, shape: str, side: str) -> float:
         """Median over the repetitions of (lock time at 15 ms - lock time at 0 ms) within each repetition:
@@ -209,13 +218,15 @@ class Wan:
             self.ctx.figures.add(SECTION, f"install_pipper_vs_pip_15ms_{shape.name}", t["pipper"] / t["pip"],
                                  f"`pipper install` / `pip install` from the PEP 503 index, {shape.name}, 15 ms", "<=0.5")
             last = {tool: self.runs[f"install/{shape.name}/{tool}"][-1] for tool in tools}
-            rows.append([shape.name, t["pipper"], t["pip"], last["pipper"]["requests"]["s3"],
+            cpu = {tool: median(r["cpu_s"] for r in self.runs[f"install/{shape.name}/{tool}"]) for tool in tools}
+            rows.append([shape.name, t["pipper"], t["pip"], cpu["pipper"], cpu["pip"], last["pipper"]["requests"]["s3"],
                          last["pip"]["requests"]["pep503"], last["pipper"]["connections"]["s3"],
                          last["pip"]["connections"]["pep503"]])
         self.ctx.figures.table(
-            SECTION, "`pipper install` vs `pip install`, fresh venv, cold caches, 15 ms (median seconds; one run's counts)",
-            ["shape", "pipper", "pip", "pipper S3 requests", "pip index requests", "pipper S3 connections",
-             "pip index connections"], rows)
+            SECTION, "`pipper install` vs `pip install`, fresh venv, cold caches, 15 ms (median seconds and CPU"
+            " seconds; one run's counts)",
+            ["shape", "pipper", "pip", "pipper CPU", "pip CPU", "pipper S3 requests", "pip index requests",
+             "pipper S3 connections", "pip index connections"], rows)
 
     # -- poetry install with a warm artifact cache -------------------------------------------
 
