@@ -180,7 +180,8 @@ def test_the_fetcher_fetches_the_closure_as_soon_as_an_index_arrives() -> None:
 def test_poetry_lock_of_private_names_needs_no_root_list(s3_repo: RepoUnderTest, public_index: PublicIndex,
                                                           tmp_path: Path) -> None:
     """Every name the lock meets is in an index the source fetched: no root-list GET, one GET per package
-    (the root list is read only to tell that a name is *not* published: tests/test_poetry_guard.py)."""
+    (the root list is read only to tell that a name is *not* published: tests/test_poetry_guard.py). The
+    GETs started at the COMMAND event (plugin/early.py) are the source's: none is made twice."""
     publish_chain(s3_repo, tmp_path, CHAIN[::-1])
     project = app(tmp_path, s3_repo, public_index, {"link-0": '{version = "*", source = "private"}'})
     s3_repo.mark()
@@ -206,3 +207,30 @@ def test_the_direct_dependencies_a_project_declares() -> None:
     pinned, free = direct_dependencies(data)
     assert pinned == {"private": {"link-0", "split"}, "other": {"devlib"}}
     assert free == {"requests", "extra-lib", "ruff", "plain"}
+
+
+def test_what_started_early_is_adopted_only_for_the_same_identity(tmp_path: Path) -> None:
+    from concurrent.futures import Future
+
+    from poetry_pipper.access import Access
+    from poetry_pipper.credentials import Credentials
+    from poetry_pipper.location import parse_location
+    from poetry_pipper.plugin import early
+    from poetry_pipper.prefetch import SourceReader
+    from poetry_pipper.repository import open_repository
+
+    location = parse_location(str(tmp_path))
+    reader = SourceReader(open_repository(location))
+    started = Access(location, Credentials("AKIAFIRST", "secret", source="test"), "Poetry source 'private'")
+    for asked, expected in ((started, reader), (Access(location, Credentials("AKIAOTHER", "secret", source="test"),
+                                                       "Poetry source 'private'"), None)):
+        future: Future[tuple[Access, SourceReader]] = Future()
+        future.set_result((started, reader))
+        early._STARTED["private", "file:///x"] = future
+        assert early.started("private", "file:///x")
+        assert early.adopt("private", "file:///x", asked) is expected
+        assert not early.started("private", "file:///x")  # taken once
+    failed: Future[tuple[Access, SourceReader]] = Future()
+    failed.set_exception(RuntimeError("could not open"))
+    early._STARTED["private", "file:///x"] = failed
+    assert early.adopt("private", "file:///x", started) is None  # opened again by the source, which reports it
