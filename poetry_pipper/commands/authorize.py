@@ -62,6 +62,7 @@ elsewhere)."""
 
     def perform(self) -> int:
         from .. import authorize as core
+        from ..display import safe
         from ..specs import parse_specs
 
         expires_in = core.parse_duration(self.option("expires"))
@@ -71,7 +72,8 @@ elsewhere)."""
         specs = parse_specs([*(self.argument("packages") or []), *renewed.requested] if renewed else self.requested())
         target = self.file_target()
         doc = core.authorize(self.repository(), specs, expires_in, target, pre=self.option("pre"),
-                             allow_sdist=not self.option("only-binary"))
+                             allow_sdist=not self.option("only-binary"),
+                             warn=lambda line: self.line_error(f"<comment>warning: {safe(line)}</comment>"))
         text = core.render(doc, fmt)
         if any(core.uses_temporary_credentials(p.url) for p in doc.packages):
             self.line_error(
@@ -87,7 +89,7 @@ elsewhere)."""
             f" links expire at {core.format_time(doc.expires)} (in {core.describe_duration(expires_in)})"
         )
         for p in doc.packages:
-            self.line(f"  {p.name} {p.version}")
+            self.line(f"  {safe(p.name)} {p.version}")
         return 0
 
     def _write_links(self, text: str) -> None:
