@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from poetry.core.constraints.version import Version, VersionConstraint
     from poetry.poetry import Poetry
 
-    from ..index import PackageIndex, Release
+    from ..index import DistFile, PackageIndex, Release
     from ..repository import Repository
 
 SCHEMES = ("s3://", "file://")
@@ -44,10 +44,12 @@ class PipperSource(PoetryRepository):
     """Release info always comes from the (memoized, one-GET) package index, never from an on-disk
     cache: Poetry's release cache is keyed ``name:version`` forever and could serve a stale hash."""
 
-    def __init__(self, name: str, url: str, *, config: Config) -> None:
+    def __init__(self, name: str, url: str, *, config: Config, io: IO | None = None) -> None:
         super().__init__(name)
         self._url = url.rstrip("/")
         self._config = config
+        self._io = io
+        self._warned: set[str] = set()
         self._lock = threading.Lock()
         self._indexes: dict[str, PackageIndex | None] = {}
         self._pending: dict[str, Future[PackageIndex | None]] = {}
@@ -178,8 +180,9 @@ class PipperSource(PoetryRepository):
         release = self._release(name, version)
         files = release.ordered()
         # Poetry locks one set of dependencies per version: the union of what the files declare (wheels
-        # for different platforms may differ); the chosen file's own are what pip installs.
-        requires_dist = list(dict.fromkeys(r for f in files for r in f.requires_dist))
+        # for different platforms may differ); the chosen file's own are what pip installs. A direct URL
+        # reference is never handed to Poetry: it would fetch and build whatever the URL holds.
+        requires_dist = list(dict.fromkeys(r for f in files for r in self._followed(f)))
         primary = next((f for f in files if f.kind == SDIST), files[0])
         # PackageInfo parses Requires-Dist as Poetry does for any index (markers, extras); the
         # package itself is made with this source, through public constructors only.
@@ -205,6 +208,22 @@ class PipperSource(PoetryRepository):
             package.add_dependency(dependency)
         package.extras = parsed.extras
         return package
+
+    def _followed(self, dist: DistFile) -> list[str]:
+        """A file's Requires-Dist without direct URL references, each left out with a warning (once)."""
+        from ..display import safe
+        from ..resolve import url_warning
+        from ..truth import url_requirements
+
+        urls = set(url_requirements(dist.requires_dist))
+        for text in urls:
+            line = url_warning(dist, text)
+            with self._lock:
+                new = line not in self._warned
+                self._warned.add(line)
+            if new and self._io is not None:
+                self._io.write_error_line(f"pipper: source '{safe(self.name)}': warning: {safe(line)}")
+        return [r for r in dist.requires_dist if r not in urls]
 
     def find_links_for_package(self, package: Package) -> list[Link]:
         # Installing from a lock: the locked file name and sha256 are the object's key
@@ -276,7 +295,7 @@ def install_sources(poetry: Poetry, io: IO) -> None:
     for repository in old.all_repositories:  # by priority, then in declaration order
         url = str(getattr(repository, "url", ""))
         if url.startswith(SCHEMES):
-            repository = PipperSource(repository.name, url, config=poetry.config)
+            repository = PipperSource(repository.name, url, config=poetry.config, io=io)
             ours.append(repository)
             if io.is_debug():
                 io.write_error_line(f"pipper: source '{repository.name}' -> {url}")
