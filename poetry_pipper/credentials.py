@@ -191,7 +191,8 @@ def possible_tokens(args: Sequence[str]) -> list[str]:
     """Words right after ``-c KEY SECRET`` that :func:`looks_like_token` did not take (too short, say).
 
     Such a word is most likely the next argument (a package name), but it may be a short session
-    token: it is redacted from every error line all the same, so that it is never echoed.
+    token: it is redacted from every error line all the same, so that it is never echoed, neither as
+    given nor normalized as a package name (lowercase).
     """
     found = []
     words = list(args)
@@ -204,8 +205,9 @@ def possible_tokens(args: Sequence[str]) -> list[str]:
         if not key or ":" in key or key.startswith("-") or not secret or secret.startswith("-") or "--" in (key, secret):
             continue
         if third and not third.startswith("-") and not looks_like_token(third) and _TOKEN_CHARS.match(third):
-            found.append(third)
-    return found
+            # As given, and as a package name would be shown (PEP 503 normalized).
+            found += [third, third.lower(), re.sub(r"[-_.]+", "-", third).lower()]
+    return list(dict.fromkeys(found))
 
 
 def given_keys(args: Sequence[str]) -> list[str]:
