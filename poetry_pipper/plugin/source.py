@@ -100,7 +100,10 @@ class PipperSource(PoetryRepository):
                     f"no credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, run"
                     f" `poetry config http-basic.{self.name} KEY SECRET`, or `pipper repository add {self.name} ...`"
                 )
-            raise PipperSourceError(f"source '{self.name}' ({self._url}): {message}") from None
+            from ..display import safe
+
+            # Poetry prints it through cleo's formatter: text from the bucket must not be read as markup.
+            raise PipperSourceError(safe(f"source '{self.name}' ({self._url}): {message}")) from None
 
     def published(self) -> frozenset[str]:
         """Names published here, for the guard: one GET of the root list per run (guard.py)."""
@@ -255,6 +258,8 @@ class PipperSource(PoetryRepository):
     def search(self, query: str | list[str]) -> list[Package]:
         from poetry.core.constraints.version import Version
 
+        from ..display import escape_markup
+
         terms = [query] if isinstance(query, str) else list(query)
         root = self._guard(lambda: self.core.packages())
         results = []
@@ -267,7 +272,7 @@ class PipperSource(PoetryRepository):
             latest = index.versions()[-1]
             release = index.releases[str(latest)]
             package = self._package(name, Version.parse(str(latest)), release)
-            package.description = release.summary
+            package.description = escape_markup(release.summary)  # `poetry search` prints it as cleo markup
             results.append(package)
         return results
 
@@ -298,7 +303,9 @@ def install_sources(poetry: Poetry, io: IO) -> None:
             repository = PipperSource(repository.name, url, config=poetry.config, io=io)
             ours.append(repository)
             if io.is_debug():
-                io.write_error_line(f"pipper: source '{repository.name}' -> {url}")
+                from ..display import safe
+
+                io.write_error_line(f"pipper: source '{safe(repository.name)}' -> {safe(url)}")
         repositories.append((repository, old.get_priority(repository.name)))
     pool = GuardedPool(Guard(ours, unguarded(poetry), io), config=poetry.config)
     for repository, priority in repositories:
