@@ -189,6 +189,11 @@ def sync_root(repo: Repository, name: str) -> None:
     repo.cas.update(repo.root_doc(), mutate)
 
 
+def _synced_root(repo: Repository, project: str, index: PackageIndex) -> PackageIndex:
+    sync_root(repo, project)
+    return index
+
+
 def delete(repo: Repository, text: str, *, filename: str | None = None) -> list[DistFile]:
     """Remove a version (or one file of it) completely: records first (the commit point), then the
     index entry, the page and the root list, then the files. Returns the files removed.
@@ -218,8 +223,11 @@ def delete(repo: Repository, text: str, *, filename: str | None = None) -> list[
     label = f"{project} {version}" + (f" ({filename})" if filename else "")
     index = _after_records(repo, f"{label} was deleted (its records were removed)",
                            lambda: sync_version(repo, project, version))
-    if not index.releases:
-        sync_root(repo, project)
-    for dist in files:
-        discard(repo, dist)
+    try:
+        if not index.releases:
+            _after_records(repo, f"{label} was deleted (its records and index entry were removed)",
+                           lambda: _synced_root(repo, project, index))
+    finally:
+        for dist in files:  # unpublished already: its files go even when the root list could not be updated
+            discard(repo, dist)
     return files

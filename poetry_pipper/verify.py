@@ -29,6 +29,7 @@ from .records import Records, read_records, record_refs
 from .repository import Repository
 from .schema import is_project_name
 from .storage.base import Blob
+from .truth import metadata_disagreement, url_requirements
 
 WORKERS = 8
 
@@ -47,6 +48,8 @@ KINDS: dict[str, str] = {
     "sha256-mismatch": "a stored file's bytes do not match the recorded sha256 or size",
     "missing-metadata": "the PEP 658 metadata sidecar of a file does not exist",
     "metadata-mismatch": "the metadata sidecar does not match the recorded sha256",
+    "metadata-differs": "a record's Requires-Dist or Requires-Python differs from the file's own METADATA",
+    "url-dependency": "a record or index entry lists a direct URL dependency (never followed)",
     "unrecorded-entry": "an index entry has no record",
     "unindexed-file": "a record is missing from its package index",
     "entry-differs": "an index entry differs from its record (e.g. the yank state)",
@@ -99,7 +102,8 @@ class VerifyReport:
         parts = []
         if fixable:
             parts.append("`pipper reindex` rebuilds the indexes and pages")
-        if other & {"missing-file", "sha256-mismatch", "missing-metadata", "metadata-mismatch", "bad-record"}:
+        if other & {"missing-file", "sha256-mismatch", "missing-metadata", "metadata-mismatch", "bad-record",
+                    "metadata-differs", "url-dependency"}:
             parts.append("damaged versions need `pipper publish --force` of the original bundle or `pipper delete`")
         if other & {"orphan-file", "foreign-object", "orphan-page"}:
             parts.append("orphans and foreign objects can be deleted by hand once no publish is running")
@@ -216,7 +220,8 @@ class _Verifier:
         referenced: dict[str, DistFile] = {}
         for dist in [*state.records.files.values(), *entries.values()]:
             referenced.setdefault(dist.key, dist)
-        self.files(name, referenced)
+        self.url_dependencies(name, state.records, entries)
+        self.files(name, referenced, {d.key for d in state.records.files.values()})
         self.page(name, index, state.index_exists)
         if index is not None:
             self.hints(name, index, known)
@@ -241,7 +246,15 @@ class _Verifier:
             self.problem("unindexed-file", records.sources[(version, filename)],
                          f"{name} {version} {filename} has a record but is not in the index")
 
-    def files(self, name: str, referenced: dict[str, DistFile]) -> None:
+    def url_dependencies(self, name: str, records: Records, entries: dict[tuple[str, str], DistFile]) -> None:
+        found = [(records.sources[where], dist) for where, dist in records.files.items()]
+        found += [(index_key(name), dist) for dist in entries.values()]
+        for key, dist in sorted(found, key=lambda item: (item[0], item[1].version, item[1].filename)):
+            for text in url_requirements(dist.requires_dist):
+                self.problem("url-dependency", key, f"{name} {dist.version} {dist.filename}: Requires-Dist"
+                             f" {text[:200]!r} is a direct URL reference (never followed)")
+
+    def files(self, name: str, referenced: dict[str, DistFile], recorded: set[str] | None = None) -> None:
         file_prefix = f"packages/{name}/files/"
         wanted = {k for d in referenced.values() for k in (d.key, d.metadata_key)}
         for key in sorted(k for k in self.keys if k.startswith(file_prefix) and k not in wanted and FILE_KEY.match(k)):
@@ -259,6 +272,9 @@ class _Verifier:
                 elif hashlib.sha256(sidecar.data).hexdigest() != dist.metadata_sha256:
                     self.problem("metadata-mismatch", dist.metadata_key,
                                  f"{label}: the sidecar's sha256 differs from the recorded one")
+                elif (why := metadata_disagreement(
+                        dist, sidecar.data, "the record" if dist.key in (recorded or ()) else "the index")) is not None:
+                    self.problem("metadata-differs", dist.metadata_key, f"{label}: {why}")
 
     def hints(self, name: str, index: PackageIndex, known: set[str]) -> None:
         for version, release in sorted(index.releases.items()):

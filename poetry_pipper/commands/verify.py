@@ -27,13 +27,14 @@ An orphan file can be a publish in progress: run verify again when no one is pub
   pipper verify -b s3://my-bucket/pypi --no-hash     # existence only, no downloads"""
 
     def perform(self) -> int:
+        from ..display import safe
         from ..verify import counted, verify
 
         repo = self.repository()
         report = verify(repo, hash_files=not self.option("no-hash"))
         summary = f"{counted(report)}, {report.files_hashed} file{'s' * (report.files_hashed != 1)} hashed"
-        self.emit(report.to_json(), [p.line() for p in report.problems]
-                  + ([f"{repo.location}: {summary}; no drift"] if report.ok else []))
+        self.emit(report.to_json(), [safe(p.line()) for p in report.problems]
+                  + ([safe(f"{repo.location}: {summary}; no drift")] if report.ok else []))
         if report.ok:
             return 0
         count = len(report.problems)
