@@ -10,6 +10,7 @@ Layout::
     packages/<name>/files/<sha256>/<filename>.metadata     PEP 658 core-metadata sidecar
     simple/index.html                                      PEP 503 root page
     simple/<name>/index.html                               PEP 503 project page
+    pending/<name>.json                                    a prune's unfinished changes to a package (pending.py)
 
 ``<name>`` is the PEP 503 normalized project name, ``<version>`` the normalized PEP 440
 version. Files live in a directory named after their own sha256, so two different
@@ -23,6 +24,7 @@ HTML_TYPE = "text/html"
 
 ROOT_INDEX = "packages/index.json"
 SIMPLE_ROOT = "simple/index.html"
+PENDING_PREFIX = "pending/"
 
 
 def package_dir(name: str) -> str:
@@ -68,3 +70,8 @@ def file_key(name: str, sha256: str, filename: str) -> str:
 
 def simple_key(name: str) -> str:
     return f"simple/{name}/index.html"
+
+
+def pending_key(name: str) -> str:
+    """The changes a prune has begun on a package and not finished yet (:mod:`.pending`)."""
+    return f"{PENDING_PREFIX}{name}.json"

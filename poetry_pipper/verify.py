@@ -12,7 +12,7 @@ import re
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -23,6 +23,7 @@ from .index import DistFile, PackageIndex, RootIndex
 from .keys import ROOT_INDEX, SIMPLE_ROOT, index_key, simple_key
 from .legacy import is_0x_bundle
 from .pages import render_simple_page, render_simple_root
+from .pending import DELETE, PENDING_KEY, YANK, PendingChanges, read_pending
 from .records import Records, read_records, record_refs
 from .repository import Repository
 from .storage.base import Blob
@@ -55,6 +56,7 @@ KINDS: dict[str, str] = {
     "unlisted-package": "a package with versions is missing from the root list",
     "listed-without-versions": "the root list names a package that has no versions",
     "foreign-object": "an object that is not part of the repository layout",
+    "bad-pending": "the marker of an unfinished prune (pending/<name>.json) is unreadable",
 }
 #: kinds `pipper reindex` repairs.
 REINDEX_FIXES = frozenset({
@@ -84,6 +86,8 @@ class VerifyReport:
     versions: int = 0
     files_hashed: int = 0
     problems: list[Problem] = field(default_factory=list)
+    #: unfinished prunes (pending.py): not drift, but `pipper prune` should run again
+    pending: list[PendingChanges] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -110,6 +114,7 @@ class VerifyReport:
             "versions": self.versions,
             "files_hashed": self.files_hashed,
             "problems": [p.to_json() for p in self.problems],
+            "pending": [p.to_json() for p in self.pending],
         }
 
 
@@ -160,6 +165,7 @@ class _Verifier:
         self.root_blob: Blob | None = None
         self.listed: dict[str, str] = {}  # packages that have versions -> display name
         self.hash_jobs: list[DistFile] = []
+        self.pending: dict[str, PendingChanges] = {}
 
     def problem(self, kind: str, key: str, detail: str) -> None:
         self.report.problems.append(Problem(kind, key, detail))
@@ -182,12 +188,25 @@ class _Verifier:
                 if match:
                     names.add(match.group(1))
                     self.claimed.add(key)
-            if PAGE_KEY.match(key) or is_0x_bundle(key):  # pipper 0.x objects stay beside the layout (legacy.py)
+            if PAGE_KEY.match(key) or PENDING_KEY.match(key) or is_0x_bundle(key):  # 0.x objects: legacy.py
                 self.claimed.add(key)
+        self.load_pending()
         root_blob = self.root_blob = self.storage.get(ROOT_INDEX)
         if root_blob is not None:
             self.root = self.parsed(lambda: RootIndex.from_bytes(root_blob.data, self.url(ROOT_INDEX)), "bad-root", ROOT_INDEX)
         return names | (set(self.root.packages) if self.root else set())
+
+    def load_pending(self) -> None:
+        """The markers of unfinished prunes: the states they cover are not drift (pending.py)."""
+        found, bad = read_pending(self.storage)
+        self.pending = {name: changes for name, (changes, _etag) in found.items()}
+        self.report.pending = [self.pending[name] for name in sorted(self.pending)]
+        for key, why in sorted(bad.items()):
+            self.problem("bad-pending", key, why)
+
+    def in_progress(self, name: str, version: str, filename: str, action: str) -> bool:
+        changes = self.pending.get(name)
+        return changes is not None and changes.covers(version, filename, action)
 
     def load(self, name: str) -> _Package:
         ikey = index_key(name)
@@ -221,8 +240,11 @@ class _Verifier:
         for (version, filename), entry in sorted(entries.items()):
             record = records.files.get((version, filename))
             if record is None:
-                self.problem("unrecorded-entry", ikey, f"{name} {version} {filename} is indexed but has no record")
-            elif record != entry:
+                if not self.in_progress(name, version, filename, DELETE):
+                    self.problem("unrecorded-entry", ikey, f"{name} {version} {filename} is indexed but has no record")
+            elif record != entry and not (record == replace(entry, yanked=record.yanked, yanked_reason=record.yanked_reason,
+                                                            yanked_at=record.yanked_at)
+                                          and self.in_progress(name, version, filename, YANK)):
                 what = "yank state" if (record.yanked, record.yanked_reason) != (entry.yanked, entry.yanked_reason) \
                     else "content"
                 self.problem("entry-differs", ikey, f"{name} {version} {filename}: the index's {what} differs from the record")
@@ -235,6 +257,8 @@ class _Verifier:
     def files(self, name: str, referenced: dict[str, DistFile]) -> None:
         file_prefix = f"packages/{name}/files/"
         wanted = {k for d in referenced.values() for k in (d.key, d.metadata_key)}
+        if name in self.pending:  # files whose deletion a prune has begun
+            wanted |= self.pending[name].deleted_file_keys()
         for key in sorted(k for k in self.keys if k.startswith(file_prefix) and k not in wanted and FILE_KEY.match(k)):
             self.problem("orphan-file", key, "no record or index entry references it")
         for dist in referenced.values():
@@ -265,7 +289,7 @@ class _Verifier:
         if index is not None:
             if page is None:
                 self.problem("missing-page", page_key, f"the PEP 503 page of {name} does not exist")
-            elif page.data != render_simple_page(index):
+            elif page.data != render_simple_page(index) and name not in self.pending:
                 self.problem("stale-page", page_key, f"the PEP 503 page of {name} does not match its index")
         elif page is not None and not index_exists:
             self.problem("orphan-page", page_key, f"{name} has no package index")
@@ -278,13 +302,14 @@ class _Verifier:
             root_packages = self.root.packages if self.root is not None else {}
             for name in sorted(self.listed.keys() - root_packages.keys()):
                 self.problem("unlisted-package", ROOT_INDEX, f"{name} has versions but is not in the root list")
-            for name in sorted(root_packages.keys() - self.listed.keys()):
+            for name in sorted(root_packages.keys() - self.listed.keys() - self.pending.keys()):
                 self.problem("listed-without-versions", ROOT_INDEX, f"{name} is listed but has no versions")
             if self.root_blob is not None or self.listed:
                 root_page = self.storage.get(SIMPLE_ROOT)
                 if root_page is None:
                     self.problem("missing-page", SIMPLE_ROOT, "the PEP 503 root page does not exist")
-                elif root_page.data != render_simple_root(root_packages):
+                elif root_page.data != render_simple_root(root_packages) \
+                        and not any(changes.deletes for changes in self.pending.values()):
                     self.problem("stale-page", SIMPLE_ROOT, "the PEP 503 root page does not match the root list")
         for key in sorted(self.keys - self.claimed):
             self.problem("foreign-object", key, "not part of the pipper repository layout")
