@@ -15,8 +15,10 @@ one fault instead, the least used of the kinds that apply to it, so every kind g
 
 Other switches: ``strip_conditions`` drops ``If-None-Match``/``If-Match`` (a server that ignores
 conditional writes), ``throttle`` limits body bytes per second in both directions,
-``max_faults`` stops injecting after that many, and
-``transferring`` is set once any single body has moved more than 1 MB (for Ctrl-C tests).
+``max_faults`` stops injecting after that many,
+``transferring`` is set once any single body has moved more than 1 MB (for Ctrl-C tests), and
+``on_reply(method, path, status)`` is called once the server has answered a request and before the
+client gets the answer (tests/test_prune_safety.py kills the client there: the request took effect).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import struct
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
@@ -53,6 +56,7 @@ class FaultProxy:
         strip_conditions: bool = False,
         throttle: int | None = None,
         max_faults: int | None = None,
+        on_reply: Callable[[str, str, int], None] | None = None,
     ) -> None:
         parsed = urlparse(target)
         self.target_host = parsed.hostname or "127.0.0.1"
@@ -62,6 +66,7 @@ class FaultProxy:
         self.strip_conditions = strip_conditions
         self.throttle = throttle
         self.max_faults = max_faults
+        self.on_reply = on_reply
         self.counts: Counter[str] = Counter()
         self.requests = 0
         self.stripped = 0
@@ -234,6 +239,8 @@ class FaultProxy:
                     status, reason, reply_headers = response.status, response.reason, response.getheaders()
                 finally:
                     upstream.close()
+                if proxy.on_reply is not None:
+                    proxy.on_reply(self.command, self.path, status)
                 if kind == "500-after":
                     self.error(500, "InternalError", "We encountered an internal error. Please try again.")
                     return

@@ -103,7 +103,9 @@ def _text(report: PruneReport) -> list[str]:
     verbs = {DELETE: "delete", YANK: "yank", KEEP: "keep"} if report.dry_run else \
         {DELETE: "deleted", YANK: "yanked", KEEP: "kept"}
     parts = [f"{verbs[action]} {count} version{'' if count == 1 else 's'} ({format_bytes(size)})"
-             for action, (count, size) in counts.items() if count or action != YANK]
+             for action, (count, size) in counts.items() if count or action == KEEP]
+    if len(parts) == 1:
+        parts.insert(0, "nothing to remove" if report.dry_run else "nothing removed")
     if not report.plan.decisions:
         lines.append(f"{report.location}: nothing to prune (no versions)")
     elif report.dry_run:
