@@ -157,9 +157,11 @@ def prune(repo: Repository, names: Iterable[str], policy: Policy, protection: Pr
 
 
 def yank_reason(policy: Policy) -> str:
+    """What pip and Poetry show for a version prune yanked: the rules, and when it goes."""
     rules = ([f"keep {policy.keep}"] if policy.keep is not None else []) + \
         ([f"older than {format_age(policy.older_than)}"] if policy.older_than is not None else [])
-    return f"retention ({', '.join(rules)}): yanked by pipper prune, to be deleted"
+    later = f", deleted {format_age(policy.older_than)} later unless pinned" if policy.older_than is not None else ""
+    return f"retention ({', '.join(rules)}): yanked by pipper prune{later}"
 
 
 def _files(files: Iterable[tuple[str, str]]) -> frozenset[tuple[str, str]]:

@@ -119,7 +119,7 @@ def test_older_than_and_the_yank_grace_period(local_repo: RepoUnderTest, tmp_pat
     assert out.splitlines()[-1].endswith(": yanked 3 versions (2.8 kB), kept 1 version (935 B)")
     index = local_repo.open().require_index("acme")
     assert [v for v, r in index.releases.items() if r.yanked] == ["1.0", "1.1", "1.2"]
-    assert index.releases["1.0"].yanked_reason == "retention (older than 30d): yanked by pipper prune, to be deleted"
+    assert index.releases["1.0"].yanked_reason == "retention (older than 30d): yanked by pipper prune, deleted 30d later unless pinned"
     # Yanked just now: kept through the grace period.
     out = local_repo.cli(*args).assert_ok().stdout
     assert "keep acme 1.0 (1 file, 935 B): yanked " in out and "ago, not longer than 30d" in out
