@@ -213,3 +213,20 @@ def test_ctrl_c_during_a_prune(s3_server: S3Server, fault_proxy, tmp_path: Path)
     assert clean(repo_ut.open()).pending == []
     assert _state(repo_ut) == _state(reference)
     assert versions(repo_ut.open(), "alpha") == ["2.0.0"] and versions(repo_ut.open(), "beta") == []
+
+
+def test_prune_through_faults(s3_server: S3Server, fault_proxy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """5xx, lost replies (the write applied, botocore retries it), resets and cut bodies on a third of the requests."""
+    reference = _scenario(s3_server, tmp_path, "delete")
+    prune(reference.open(), [], _policy("delete"))
+    for seed in range(3):
+        repo_ut = _scenario(s3_server, tmp_path, "delete")
+        proxy = fault_proxy(s3_server.endpoint, rate=0.3, seed=seed)
+        result = repo_ut.cli("prune", "-b", repo_ut.url, *_args("delete"), env={"AWS_ENDPOINT_URL": proxy.url})
+        print(f"seed {seed}: exit {result.code}; {proxy.summary()}")
+        if result.code:
+            result.assert_one_line_error()
+        assert verify(repo_ut.open()).ok
+        prune(repo_ut.open(), [], _policy("delete"))
+        assert clean(repo_ut.open()).pending == []
+        assert _state(repo_ut) == _state(reference)
