@@ -35,7 +35,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from .errors import CredentialsError, FormatError, NotFound
+from .errors import CredentialsError, FormatError, NotFound, PipperError
 from .index import PackageIndex
 from .keys import JSON_TYPE, file_key, index_key, parse_record_key, pending_key
 from .lifecycle import check_reason, sync_root, sync_versions, update_files, with_yank
@@ -195,6 +195,15 @@ class _PackageRun:
                 self.first_write(lambda: self.storage.delete(work.key))
             return decisions
         self.first_write(lambda: self.storage.put(work.key, work.to_bytes(), content_type=JSON_TYPE))
+        try:
+            self.change(work, confirmed, resumed)
+        except PipperError as exc:
+            raise type(exc)(f"pruning {self.name} stopped half-way: {exc}; the repository is consistent (see "
+                            "`pipper verify`): run the same prune again to finish") from None
+        return decisions
+
+    def change(self, work: PendingChanges, confirmed: list[Decision], resumed: dict[str, PendingVersion]) -> None:
+        """Everything after the marker: records, yanks, index and page, root list, files; the marker last."""
         self.delete_records(work)
         for decision in confirmed:
             if decision.action == YANK:
@@ -207,7 +216,6 @@ class _PackageRun:
             self.repo.cas.update(self.repo.root_doc(), lambda _root: False, check_page=True)
         self.discard(work, index)
         self.storage.delete(work.key)
-        return decisions
 
     def first_write(self, write: Any) -> None:
         """The marker write comes before any other: a denial there means nothing was changed."""

@@ -17,6 +17,7 @@ Other switches: ``strip_conditions`` drops ``If-None-Match``/``If-Match`` (a ser
 conditional writes), ``throttle`` limits body bytes per second in both directions,
 ``max_faults`` stops injecting after that many,
 ``transferring`` is set once any single body has moved more than 1 MB (for Ctrl-C tests), and
+``only(method, path)`` limits faults to the requests it accepts, and
 ``on_reply(method, path, status)`` is called once the server has answered a request and before the
 client gets the answer (tests/test_prune_safety.py kills the client there: the request took effect).
 """
@@ -57,6 +58,7 @@ class FaultProxy:
         throttle: int | None = None,
         max_faults: int | None = None,
         on_reply: Callable[[str, str, int], None] | None = None,
+        only: Callable[[str, str], bool] | None = None,
     ) -> None:
         parsed = urlparse(target)
         self.target_host = parsed.hostname or "127.0.0.1"
@@ -67,6 +69,7 @@ class FaultProxy:
         self.throttle = throttle
         self.max_faults = max_faults
         self.on_reply = on_reply
+        self.only = only
         self.counts: Counter[str] = Counter()
         self.requests = 0
         self.stripped = 0
@@ -114,6 +117,8 @@ class FaultProxy:
             if self.rate <= 0 or self._rng.random() >= self.rate:
                 return None
             if self.max_faults is not None and self.faults >= self.max_faults:
+                return None
+            if self.only is not None and not self.only(method, path):
                 return None
             applicable = [
                 k for k in self.kinds

@@ -230,3 +230,22 @@ def test_prune_through_faults(s3_server: S3Server, fault_proxy, tmp_path: Path) 
         prune(repo_ut.open(), [], _policy("delete"))
         assert clean(repo_ut.open()).pending == []
         assert _state(repo_ut) == _state(reference)
+
+
+def test_a_prune_that_fails_half_way_says_so_in_one_line(s3_server: S3Server, fault_proxy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Every DELETE of a stored file fails (500, retried, then given up): records and index are done, files not."""
+    reference = _scenario(s3_server, tmp_path, "delete")
+    prune(reference.open(), [], _policy("delete"))
+    repo_ut = _scenario(s3_server, tmp_path, "delete")
+    proxy = fault_proxy(s3_server.endpoint, rate=1.0, kinds=("500",), only=lambda method, path: method == "DELETE"
+                        and "/files/" in path)
+    line = repo_ut.cli("prune", "-b", repo_ut.url, *_args("delete"),
+                       env={"AWS_ENDPOINT_URL": proxy.url, "AWS_MAX_ATTEMPTS": "2"}).assert_one_line_error()
+    print(line)
+    assert line.startswith("error: pruning alpha stopped half-way: ")
+    assert line.endswith("the repository is consistent (see `pipper verify`): run the same prune again to finish")
+    assert versions(repo_ut.open(), "alpha") == ["2.0.0"]  # committed: readers no longer see the old versions
+    assert clean(repo_ut.open()).pending
+    repo_ut.cli("prune", "-b", repo_ut.url, *_args("delete")).assert_ok()
+    assert clean(repo_ut.open()).pending == []
+    assert _state(repo_ut) == _state(reference)
