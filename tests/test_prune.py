@@ -191,6 +191,12 @@ def test_request_counts(s3_repo: RepoUnderTest, tmp_path: Path) -> None:
     assert applied == {"GET obj": 1 + 1 + 10 + 2, "GET LIST": 1 + 1 + 1, "PUT obj": 3, "DELETE obj": 10 + 20 + 1}
     assert sum(applied.values()) == 2 + 4 * 10 + 9
     assert versions(s3_repo.open(), "acme") == ["1.0.10"]
+    publish(repo, tmp_path, "other", [f"2.0.{n}" for n in range(10)])
+    yanked = count("other", "--keep", "1", "--yank")
+    print("yanking 10 versions of one package:", dict(yanked), "total", sum(yanked.values()))
+    # plan 2; fresh reads 2 + 10; marker PUT and DELETE; per version lifecycle.update_files: index GET, LIST,
+    # record GET, record CAS (GET, PUT), then the index CAS (GET, LIST, record GET, PUT), page PUT, index re-GET
+    assert sum(yanked.values()) == 2 + 2 + 10 + 2 + 10 * 11
 
 
 def test_verify_reports_an_unfinished_prune_and_prune_finishes_it(local_repo: RepoUnderTest, tmp_path: Path) -> None:
