@@ -17,7 +17,12 @@ request is made for the signing itself. The links come out in one of three forms
 * ``find-links``: a PEP 503-style HTML page of the links with ``#sha256=`` fragments, for
   ``pip install --find-links page.html NAME``. The page also embeds the JSON document in a
   ``<script type="application/json">`` element (which pip ignores), so pipper reads a page
-  exactly like a file.
+  exactly like a file. pip and uv read such a page *together with* their indexes and take the
+  highest version of a name from any of them: a public package that takes a private name with a
+  higher version wins. The command warns about it.
+* ``requirements``: a requirements file where every private package of the closure is a direct
+  reference, ``name @ <presigned url>#sha256=<hex>``. A name given by a direct reference is taken
+  from that URL only, whatever an index offers, so no public index can hijack it (pip, uv).
 
 Expiry: every link carries ``X-Amz-Date`` and ``X-Amz-Expires``; the document's ``expires``
 is the earliest of them. Consumers check it before downloading anything, and a 403 "Request
@@ -65,7 +70,14 @@ FILE_VERSION = 2
 #: SigV4 presigned URLs last at most seven days.
 MAX_EXPIRES = 7 * 24 * 3600
 DEFAULT_EXPIRES = "1h"
-FORMATS = ("urls", "json", "find-links")
+FORMATS = ("urls", "json", "find-links", "requirements")
+#: What ``pipper authorize --format find-links`` prints on stderr.
+HIJACK_WARNING = (
+    "warning: pip and uv read a find-links page together with their indexes and take the highest version of a"
+    " name from any of them: a public package with a private name and a higher version would be installed instead"
+    " (dependency confusion). Use --format requirements (direct references, which no index can override), or"
+    " `pipper install -i`"
+)
 SCRIPT_ID = "pipper-preauthorized"
 _CHUNK = 1024 * 1024
 _ATTEMPTS = 3
@@ -296,7 +308,7 @@ def output_format(fmt: str | None, output: str | None) -> str:
     """The ``--format`` to write: given, else ``json`` with ``-o`` and ``urls`` without; checked against ``-o``."""
     fmt = fmt or ("json" if output else "urls")
     if fmt not in FORMATS:
-        raise PipperError(f"unknown --format {fmt!r}: use urls, json or find-links")
+        raise PipperError(f"unknown --format {fmt!r}: use urls, json, find-links or requirements")
     if fmt == "find-links" and output and not output.lower().endswith((".html", ".htm")):
         raise PipperError(
             "--format find-links writes an HTML page that pip reads only if its name ends in .html:"
@@ -342,6 +354,8 @@ def render(doc: Preauthorized, fmt: str) -> str:
         return json.dumps(doc.to_json(), indent=2, sort_keys=True) + "\n"
     if fmt == "find-links":
         return render_find_links(doc)
+    if fmt == "requirements":
+        return render_requirements(doc)
     raise PipperError(f"unknown --format {fmt!r}: use one of {', '.join(FORMATS)}")
 
 
@@ -355,7 +369,10 @@ _PAGE = """<!DOCTYPE html>
   <body>
     <h1>Pre-authorized links from {repository}</h1>
     <p>Made by pipper authorize. These links expire at {expires}; after that, run
-    <code>pipper authorize</code> again. Use with <code>pip install --find-links THIS_FILE NAME</code>.</p>
+    <code>pipper authorize</code> again. Use with <code>pip install --find-links THIS_FILE NAME</code>.
+    pip and uv take the highest version of a name from this page or any index: pin what you install,
+    or use <code>pipper authorize --format requirements</code>, whose direct references no index can
+    override. Never commit this page, or a lock made from it: the links are secrets until they expire.</p>
 {links}
     <script type="application/json" id="{script_id}">{document}</script>
   </body>
@@ -382,6 +399,25 @@ def render_find_links(doc: Preauthorized) -> str:
         script_id=SCRIPT_ID,
         document=document,
     )
+
+
+def render_requirements(doc: Preauthorized) -> str:
+    """Every private package as a PEP 508 direct reference with its sha256: no index can replace it."""
+    lines = [
+        f"# Private packages from {doc.repository}, pre-authorized by `pipper authorize` at {format_time(doc.created)}.",
+        f"# The links expire at {format_time(doc.expires)}; then run `pipper authorize` again. Until then they are",
+        "# secrets: never commit this file, nor a lock made from it (uv.lock, pylock.toml keep the URLs).",
+        "# Each line is a direct reference: pip and uv take that name from its URL only, never from an index.",
+        f"# Files chosen for one target; requested: {', '.join(doc.requested)}",
+    ]
+    for p in sorted(doc.packages, key=lambda p: (p.dist.project, Version(p.dist.version), p.dist.filename)):
+        lines.append(f"{p.dist.name} @ {p.url}#sha256={p.dist.sha256}")
+    return "\n".join(_comment_safe(line) for line in lines) + "\n"
+
+
+def _comment_safe(line: str) -> str:
+    """Requested specs come from the command line: never let one break a comment line."""
+    return " ".join(line.splitlines()) if line.startswith("#") else line
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -32,7 +32,7 @@ from packaging.metadata import InvalidMetadata, Metadata
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
-from .dists import check_wheel_tags
+from .dists import DistInfo, check_wheel_tags
 from .download import sha256_file
 from .errors import FormatError, IntegrityError, PipperError
 from .reproducible import build_environment
@@ -134,18 +134,9 @@ class BundleMeta:
 
 
 @dataclass(frozen=True)
-class WheelInfo:
-    """A wheel file and what its ``METADATA`` says."""
+class WheelInfo(DistInfo):
+    """A wheel file and what its ``METADATA`` says; ``built`` is its newest member's zip date."""
 
-    path: Path
-    name: str
-    version: str
-    sha256: str
-    size: int
-    metadata: bytes
-    requires_dist: list[str]
-    requires_python: str | None
-    summary: str
     built: str = ""
 
 

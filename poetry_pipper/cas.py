@@ -1,4 +1,4 @@
-"""Compare-and-swap: the read-modify-write of one JSON document, and the page derived from it.
+"""Compare-and-swap: the read-modify-write of one JSON document, and the pages derived from it.
 
 Every writer of a shared document -- publishers merging a release into a package index, the
 root list, yank/delete, ``reindex`` -- goes through :class:`Engine`:
@@ -8,10 +8,11 @@ root list, yank/delete, ``reindex`` -- goes through :class:`Engine`:
 3. PUT it with ``If-Match: <etag>`` (``If-None-Match: *`` when creating); on 412 start again,
    after a short randomized pause, up to :data:`MAX_ATTEMPTS` times.
 
-A document may have a derived page (the PEP 503 page of an index). After a write the page is
-rendered from the value written, then the document is read again: if another writer changed it
-meanwhile, the page is rendered again from that newer value. So whoever writes last leaves the
-page matching the newest document, without any lock.
+A document may have derived pages (the PEP 503 HTML and PEP 691 JSON pages of an index), each
+with its own key, content type and Cache-Control. After a write every page is rendered from the
+value written, then the document is read again: if another writer changed it meanwhile, the pages
+are rendered again from that newer value. So whoever writes last leaves the pages matching the
+newest document, without any lock.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 from .errors import PreconditionFailed, StorageError
-from .keys import HTML_TYPE, JSON_TYPE
+from .keys import JSON_TYPE
 from .retry import pause
 from .storage.base import Blob, Storage
 
@@ -36,14 +37,29 @@ T = TypeVar("T", bound=Document)
 
 
 @dataclass(frozen=True)
+class Page(Generic[T]):
+    """A page derived from a document: its key, how it is rendered, and the headers it is served with."""
+
+    key: str
+    render: Callable[[T], bytes]
+    content_type: str
+    cache_control: str | None = None
+
+    def is_current(self, blob: Blob | None, data: bytes) -> bool:
+        """True if ``blob`` holds ``data`` with this page's media type (where the backend stores one)."""
+        if blob is None or blob.data != data:
+            return False
+        return not blob.content_type or blob.content_type.split(";")[0].strip() == self.content_type
+
+
+@dataclass(frozen=True)
 class Doc(Generic[T]):
-    """One shared document: where it lives, how to read it, its empty value and its derived page."""
+    """One shared document: where it lives, how to read it, its empty value and its derived pages."""
 
     key: str
     parse: Callable[[bytes], T]
     empty: Callable[[], T]
-    page_key: str | None = None
-    render: Callable[[T], bytes] | None = None
+    pages: tuple[Page[T], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -58,7 +74,8 @@ class Outcome(Generic[T]):
     value: T
     etag: str
     written: bool
-    page_written: bool = False
+    #: the keys of the pages this call wrote
+    pages_written: tuple[str, ...] = ()
 
 
 class Unread:
@@ -83,15 +100,15 @@ class Engine:
         first: Blob | Unread | None = UNREAD,
         check_page: bool = False,
     ) -> Outcome[T]:
-        """Apply ``mutate`` (True: it changed the value) until the write wins; then refresh the page.
+        """Apply ``mutate`` (True: it changed the value) until the write wins; then refresh the pages.
 
         ``first`` is a read of the document the caller already made, used for the first attempt.
-        The page is refreshed when this call wrote, or, with ``check_page``, whenever the document
-        exists (read first, written only if it differs: what ``reindex`` does).
+        The pages are refreshed when this call wrote, or, with ``check_page``, whenever the document
+        exists (each read first, written only if it differs: what ``reindex`` does).
         """
         outcome = self._swap(doc, mutate, first)
-        if doc.page_key is not None and (outcome.written or (check_page and outcome.etag)):
-            written = self.refresh_page(doc, outcome, only_if_changed=check_page)
+        if doc.pages and (outcome.written or (check_page and outcome.etag)):
+            written = self.refresh_pages(doc, outcome, only_if_changed=check_page)
             return Outcome(outcome.value, outcome.etag, outcome.written, written)
         return outcome
 
@@ -116,22 +133,26 @@ class Engine:
             f"{self.storage.location.key_url(doc.key)} kept changing under concurrent writers; run the command again"
         )
 
-    def refresh_page(self, doc: Doc[T], outcome: Outcome[T], *, only_if_changed: bool = False) -> bool:
-        """Write the page derived from ``outcome.value``, then make sure it came from the newest document.
+    def refresh_pages(self, doc: Doc[T], outcome: Outcome[T], *, only_if_changed: bool = False) -> tuple[str, ...]:
+        """Write the pages derived from ``outcome.value``, then make sure they came from the newest document.
 
-        With ``only_if_changed`` the page is read first and left alone when it is already right.
-        True if the page was written.
+        With ``only_if_changed`` each page is read first and left alone when it is already right
+        (its bytes, and its media type where the backend stores one); when all are, the document is
+        not read again (whoever changed it since refreshes the pages after its own write). Returns
+        the keys written.
         """
-        assert doc.page_key is not None and doc.render is not None
-        value, etag, written = outcome.value, outcome.etag, False
+        value, etag, written = outcome.value, outcome.etag, dict[str, None]()
         for _attempt in range(MAX_ATTEMPTS):
-            page = doc.render(value)
-            current = self.storage.get(doc.page_key) if only_if_changed else None
-            if current is None or current.data != page:
-                self.storage.put(doc.page_key, page, content_type=HTML_TYPE)
-                written = True
+            for page in doc.pages:
+                data = page.render(value)
+                if only_if_changed and page.is_current(self.storage.get(page.key), data):
+                    continue
+                self.storage.put(page.key, data, content_type=page.content_type, cache_control=page.cache_control)
+                written[page.key] = None
+            if only_if_changed and not written:
+                return ()
             blob = self.storage.get(doc.key)
             if blob is None or blob.etag == etag:
-                return written
+                break
             value, etag = doc.parse(blob.data), blob.etag
-        return written
+        return tuple(written)

@@ -50,13 +50,8 @@ _WHEEL_VERSION = re.compile(r"^(\d+)\.(\d+)$")
 
 
 @dataclass(frozen=True)
-class SdistInfo:
-    """An sdist file and what its ``PKG-INFO`` says.
-
-    ``metadata_trusted`` is PEP 643's test: Metadata-Version 2.2 or later and neither
-    Requires-Dist nor Requires-Python marked Dynamic, so the dependencies here are the ones a
-    build would produce, and ``metadata`` (the PKG-INFO bytes) may be served as core metadata.
-    """
+class DistInfo:
+    """A distribution file and what its core metadata says (the bytes become the PEP 658 sidecar)."""
 
     path: Path
     name: str
@@ -67,6 +62,17 @@ class SdistInfo:
     requires_dist: list[str]
     requires_python: str | None
     summary: str
+
+
+@dataclass(frozen=True)
+class SdistInfo(DistInfo):
+    """An sdist file and what its ``PKG-INFO`` says.
+
+    ``metadata_trusted`` is PEP 643's test: Metadata-Version 2.2 or later and neither
+    Requires-Dist nor Requires-Python marked Dynamic, so the dependencies here are the ones a
+    build would produce, and ``metadata`` (the PKG-INFO bytes) may be served as core metadata.
+    """
+
     metadata_trusted: bool
 
 

@@ -8,8 +8,9 @@ at all (a pipper 0.x bucket nobody has published to with this pipper) falls back
 delimited LIST of the root that the 0.x reader does anyway (legacy.py, memoized: later 0.x
 lookups reuse it), so 0.x names are guarded there too.
 
-Limit: in a repository that has a root list, a package that exists only in the 0.x layout is not
-in that list, so it is not known here (``pipper migrate`` adds it).
+The root list names the 0.x packages too (``legacy``): those found when it was created (the bucket's
+first publish in this format) and by every ``pipper reindex``. A 0.x package added later by a
+pipper 0.x client is guarded once ``reindex`` (or ``migrate``) ran; ``verify`` reports it until then.
 """
 
 from __future__ import annotations
@@ -30,10 +31,8 @@ def published_names(repository: Repository) -> frozenset[str]:
     """Normalized names published in ``repository``: its root list (one GET), else its 0.x folders."""
     blob = repository.storage.get(ROOT_INDEX)
     if blob is not None:
-        names = RootIndex.from_bytes(blob.data, repository.location.key_url(ROOT_INDEX)).packages
-    else:
-        names = {folder: folder for folder in repository.legacy.folders()}
-    return frozenset(canonicalize_name(name) for name in names)
+        return RootIndex.from_bytes(blob.data, repository.location.key_url(ROOT_INDEX)).names()
+    return frozenset(canonicalize_name(folder) for folder in repository.legacy.folders())
 
 
 def unguarded_names(value: object, origin: str) -> frozenset[str]:

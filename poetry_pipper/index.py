@@ -336,24 +336,38 @@ class PackageIndex:
 
 @dataclass
 class RootIndex:
-    """``packages/index.json``: normalized name -> display name."""
+    """``packages/index.json``: normalized name -> display name of every package, and of the packages
+    found in the pipper 0.x layout beside it (``legacy``: normalized name -> folder)."""
 
     packages: dict[str, str] = field(default_factory=dict)
+    #: pipper 0.x folders holding bundles, as found when the root list was created and by ``reindex``:
+    #: the names a resolver must take from this repository only, like ``packages``.
+    legacy: dict[str, str] = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
-        return dumps({"format": ROOT_FORMAT, "packages": dict(sorted(self.packages.items()))})
+        data: dict[str, Any] = {"format": ROOT_FORMAT, "packages": dict(sorted(self.packages.items()))}
+        if self.legacy:  # optional: pipper 0.1 readers ignore it
+            data["legacy"] = dict(sorted(self.legacy.items()))
+        return dumps(data)
+
+    def names(self) -> frozenset[str]:
+        """Every name published here, in either layout."""
+        return frozenset(self.packages) | frozenset(self.legacy)
 
     @classmethod
     def from_bytes(cls, data: bytes, origin: str) -> RootIndex:
         value, _fmt = loads(data, origin)
-        packages = Fields(value, origin, "", REPAIR).obj("packages", required=True)
-        checked = {}
-        for name, display in packages.items():
-            if not is_normalized_name(name) or not is_project_name(display) or canonicalize_name(display) != name:
-                raise FormatError(f"{origin}: the entry {name[:100]!r} is not a package name and its display name;"
-                                  f" {REPAIR}")
-            checked[name] = display
-        return cls(checked)
+        fields = Fields(value, origin, "", REPAIR)
+        return cls(_names(fields.obj("packages", required=True), origin), _names(fields.obj("legacy"), origin))
+
+
+def _names(entries: dict[str, Any], origin: str) -> dict[str, str]:
+    checked = {}
+    for name, display in entries.items():
+        if not is_normalized_name(name) or not is_project_name(display) or canonicalize_name(display) != name:
+            raise FormatError(f"{origin}: the entry {name[:100]!r} is not a package name and its display name; {REPAIR}")
+        checked[name] = display
+    return checked
 
 
 def newest(releases: Iterable[Release]) -> Release | None:

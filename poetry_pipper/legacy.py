@@ -54,6 +54,7 @@ from .dependencies import dependency_names
 from .download import verified_download
 from .errors import Cancelled, FormatError, IntegrityError, PipperError
 from .index import LEGACY_LAYOUT, DistFile, PackageIndex, Release
+from .schema import is_project_name
 from .storage.base import Progress, Storage
 
 _SAFE_VERSION = re.compile(r"^v(\d+)-(\d+)-(\d+)(?:__pre_([0-9A-Za-z_-]+?))?(?:__build_([0-9A-Za-z_-]+))?$")
@@ -245,6 +246,20 @@ def list_bundles(storage: Storage, folder: str) -> list[Bundle]:
         for name in names
         if name.endswith(BUNDLE_SUFFIX)
     ]
+
+
+def legacy_names(storage: Storage) -> dict[str, str]:
+    """Normalized name -> folder of every folder at the root that holds pipper 0.x bundles.
+
+    One delimited LIST of the root, then one LIST per folder (the layout's own are skipped).
+    """
+    found: dict[str, str] = {}
+    for folder in storage.list_dir("")[0]:
+        if folder in ("packages", "simple") or not is_project_name(folder):
+            continue
+        if any(b.version is not None for b in list_bundles(storage, folder)):
+            found.setdefault(canonicalize_name(folder), folder)
+    return found
 
 
 def find_bundles(storage: Storage) -> Iterator[Bundle]:

@@ -25,11 +25,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .cas import UNREAD, Unread
+from .cas import UNREAD, Outcome, Unread
 from .dependencies import dependency_names, private_requires
 from .errors import AlreadyPublished, PreconditionFailed, StorageError
 from .index import DistFile, PackageIndex, RootIndex
-from .keys import JSON_TYPE, index_key, record_key
+from .keys import FILE_CACHE, JSON_TYPE, index_key, record_key
+from .legacy import legacy_names
 from .records import read_records, record_refs
 from .repository import Repository
 from .schema import rfc3339
@@ -89,14 +90,17 @@ def publish_upload(repo: Repository, upload: Upload, *, force: bool = False, pro
         # Same content: finish whatever an earlier publisher may have left undone.
         if index is None or index.get(version) is None or filename not in index.releases[version].files:
             commit_index(repo, existing)
+        else:
+            assert index_blob is not None
+            finish(repo, index, index_blob.etag)
         return PublishResult(existing, "already published", url)
     if existing is not None and not force:
         raise _conflict(existing, dist)
 
     dist = replace(dist, upload_time=_now())
-    repo.storage.upload(dist.key, upload.path, size=dist.size, progress=progress)
+    repo.storage.upload(dist.key, upload.path, size=dist.size, progress=progress, cache_control=FILE_CACHE)
     if upload.metadata is not None:
-        repo.storage.put(dist.metadata_key, upload.metadata, content_type="text/plain")
+        repo.storage.put(dist.metadata_key, upload.metadata, content_type="text/plain", cache_control=FILE_CACHE)
     try:
         _create_record(repo, dist, existing_blob)
     except PreconditionFailed:
@@ -157,26 +161,47 @@ def discard(repo: Repository, dist: DistFile) -> None:
 
 
 def commit_index(repo: Repository, dist: DistFile, *, first: Blob | Unread | None = UNREAD) -> PackageIndex:
-    """Merge a committed file (and any record the index lacks) into its package's index."""
+    """Merge a committed file (and any record the index lacks) into its package's index, then make
+    sure the package is listed (what an earlier publisher that died may have left undone)."""
     name = dist.project
-    first_release = False
-    known: list[str] = []
+    roots: list[RootIndex] = []
 
     def merge(index: PackageIndex) -> bool:
-        nonlocal first_release
-        first_release = first_release or not index.releases  # sticky: a lost reply retries
         changed = index.add_file(dist)
         changed = heal(repo, index) or changed
-        if not known:
-            known.extend([*repo.packages().packages, name])
-        return _hint(index, dist.version, known) or changed
+        if not roots:  # read once, also on a retry: it only feeds the hints
+            roots.append(repo.packages())
+        return _hint(index, dist.version, [*roots[0].packages, name]) or changed
 
     outcome = repo.cas.update(repo.index_doc(name), merge, first=first)
-    if first_release:
-        # Only a new package changes the root list; `reindex` repairs it after a crash.
-        root = register(repo, name, dist.name)
-        mark_private_dependents(repo, name, root)
+    _listed(repo, name, outcome.value, roots[0])
     return outcome.value
+
+
+def finish(repo: Repository, index: PackageIndex, etag: str) -> None:
+    """For a file already published: the pages and the listing an earlier publisher may not have written.
+
+    Three GETs (the package's page, the root list, its page), and a write only for what is missing.
+    """
+    repo.cas.refresh_pages(repo.index_doc(index.name), Outcome(index, etag, False), only_if_changed=True)
+    root_doc = repo.root_doc()
+    blob = repo.storage.get(root_doc.key)
+    root = root_doc.parse(blob.data) if blob is not None else RootIndex()
+    if blob is not None and index.name in root.packages:
+        repo.cas.refresh_pages(root_doc, Outcome(root, blob.etag, False), only_if_changed=True)
+    _listed(repo, index.name, index, root)
+
+
+def _listed(repo: Repository, name: str, index: PackageIndex, root: RootIndex) -> None:
+    """List a package that has releases in the root list, after adding it to its dependents' hints.
+
+    In that order: a package in the root list has had its dependents marked, so a publisher that
+    died between the two leaves the package unlisted, and the next publish of it does both again.
+    """
+    if name in root.packages or not index.releases:
+        return
+    mark_private_dependents(repo, name, root)
+    register(repo, name, index.display_name)
 
 
 def _hint(index: PackageIndex, version: str, known: list[str]) -> bool:
@@ -204,11 +229,17 @@ def heal(repo: Repository, index: PackageIndex) -> bool:
 
 
 def register(repo: Repository, name: str, display_name: str) -> RootIndex:
-    """List a package in the root list (and its page)."""
+    """List a package in the root list (and its page).
+
+    A root list being created also lists the pipper 0.x packages beside the layout (a bucket's
+    first publish in this format), so resolvers guard those names too; ``reindex`` refreshes them.
+    """
 
     def add(root: RootIndex) -> bool:
         if root.packages.get(name) == display_name:
             return False
+        if not root.packages and not root.legacy:
+            root.legacy = legacy_names(repo.storage)
         root.packages[name] = display_name
         return True
 
@@ -234,4 +265,4 @@ def mark_private_dependents(repo: Repository, name: str, root: RootIndex) -> Non
             return changed
 
         doc = repo.index_doc(other)
-        repo.cas.update(replace(doc, page_key=None), mark)
+        repo.cas.update(replace(doc, pages=()), mark)

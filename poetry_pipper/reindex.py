@@ -19,6 +19,7 @@ from .dependencies import private_requires
 from .errors import FormatError, NewerFormatError
 from .index import FORMAT_VERSION, DistFile, PackageIndex, RootIndex, newest
 from .keys import parse_record_key
+from .legacy import legacy_names
 from .records import Records, read_records, record_refs
 from .repository import Repository
 from .verify import NAME, Problem
@@ -143,15 +144,15 @@ def _reindex_package(repo: Repository, name: str, known: set[str], report: Reind
     report.skipped += sorted(skipped, key=lambda p: p.key)
     if outcome.written:
         report.written.append(doc.key)
-    if outcome.page_written:
-        assert doc.page_key is not None
-        report.written.append(doc.page_key)
+    report.written += outcome.pages_written
     if outcome.value.releases:
         report.packages += 1
         report.versions += len(outcome.value.releases)
 
 
 def _rebuild_root(repo: Repository, report: ReindexReport) -> None:
+    legacy = legacy_names(repo.storage)
+
     def rebuild(root: RootIndex) -> bool:
         wanted: dict[str, str] = {}
         for name in sorted(_package_names(repo) | set(root.packages)):
@@ -162,15 +163,13 @@ def _rebuild_root(repo: Repository, report: ReindexReport) -> None:
             index = doc.parse(blob.data)
             if index.releases:
                 wanted[name] = root.packages.get(name) or index.display_name
-        if wanted == root.packages:
+        if wanted == root.packages and legacy == root.legacy:
             return False
-        root.packages = wanted
+        root.packages, root.legacy = wanted, legacy
         return True
 
     doc = _lenient(repo.root_doc(), RootIndex)
     outcome = repo.cas.update(doc, rebuild, check_page=True)
     if outcome.written:
         report.written.append(doc.key)
-    if outcome.page_written:
-        assert doc.page_key is not None
-        report.written.append(doc.page_key)
+    report.written += outcome.pages_written

@@ -16,13 +16,23 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
-from .cas import Doc, Engine
+from .cas import Doc, Engine, Page
 from .download import integrity_error, verified_download
 from .errors import NotFound, PipperError
 from .index import DistFile, PackageIndex, Release, RootIndex
-from .keys import ROOT_INDEX, SIMPLE_ROOT, index_key, simple_key
+from .keys import (
+    HTML_TYPE,
+    PAGE_CACHE,
+    ROOT_INDEX,
+    SIMPLE_JSON_TYPE,
+    SIMPLE_ROOT,
+    SIMPLE_ROOT_JSON,
+    index_key,
+    simple_json_key,
+    simple_key,
+)
 from .legacy import LegacyReader
-from .pages import render_simple_page, render_simple_root
+from .pages import render_simple_json, render_simple_page, render_simple_root, render_simple_root_json
 from .storage import open_storage
 from .storage.base import Progress, Storage
 
@@ -49,13 +59,21 @@ class Repository:
     # -- the documents, for the compare-and-swap engine ----------------------------------
 
     def index_doc(self, name: str) -> Doc[PackageIndex]:
+        """A package index and its pages: ``simple/<name>/index.html`` and (S3) ``simple/<name>/``."""
         key = index_key(name)
+        pages = [Page(simple_key(name), render_simple_page, HTML_TYPE, PAGE_CACHE)]
+        if not self.location.is_local:  # a directory cannot hold a key ending in "/" (docs/FORMAT.md)
+            pages.append(Page(simple_json_key(name), render_simple_json, SIMPLE_JSON_TYPE, PAGE_CACHE))
         return Doc(key, partial(PackageIndex.from_bytes, origin=self.location.key_url(key), name=name),
-                   partial(PackageIndex.empty, name), simple_key(name), render_simple_page)
+                   partial(PackageIndex.empty, name), tuple(pages))
 
     def root_doc(self) -> Doc[RootIndex]:
+        """The root list and its pages: ``simple/index.html`` and (S3) ``simple/``."""
+        pages: list[Page[RootIndex]] = [Page(SIMPLE_ROOT, _render_root, HTML_TYPE, PAGE_CACHE)]
+        if not self.location.is_local:
+            pages.append(Page(SIMPLE_ROOT_JSON, _render_root_json, SIMPLE_JSON_TYPE, PAGE_CACHE))
         return Doc(ROOT_INDEX, partial(RootIndex.from_bytes, origin=self.location.key_url(ROOT_INDEX)),
-                   RootIndex, SIMPLE_ROOT, _render_root)
+                   RootIndex, tuple(pages))
 
     # -- reading -------------------------------------------------------------------------
 
@@ -113,6 +131,10 @@ class Repository:
 
 def _render_root(root: RootIndex) -> bytes:
     return render_simple_root(root.packages)
+
+
+def _render_root_json(root: RootIndex) -> bytes:
+    return render_simple_root_json(root.packages)
 
 
 def open_repository(location: Location, credentials: Credentials | None = None) -> Repository:

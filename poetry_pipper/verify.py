@@ -1,8 +1,8 @@
 """``pipper verify``: a read-only drift report of a repository.
 
 Release records are the truth. Every derived object (package indexes, the root list, the PEP 503
-pages) and every stored file is compared with them; files no record references and objects
-outside the layout are listed too.
+HTML and PEP 691 JSON pages) and every stored file is compared with them; files no record
+references and objects outside the layout are listed too.
 """
 
 from __future__ import annotations
@@ -16,16 +16,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from packaging.utils import canonicalize_name
+
+from .cas import Doc
 from .dependencies import private_requires
 from .download import sha256_file
 from .errors import FormatError, NewerFormatError, NotFound
 from .index import DistFile, PackageIndex, RootIndex
-from .keys import ROOT_INDEX, SIMPLE_ROOT, index_key, simple_key
+from .keys import ROOT_INDEX, SIMPLE_ROOT, SIMPLE_ROOT_JSON, index_key
 from .legacy import is_0x_bundle
-from .pages import render_simple_page, render_simple_root
 from .pending import DELETE, PENDING_KEY, YANK, PendingChanges, read_pending
 from .records import Records, read_records, record_refs
 from .repository import Repository
+from .schema import is_project_name
 from .storage.base import Blob
 
 WORKERS = 8
@@ -34,7 +37,7 @@ NAME = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
 PACKAGE_KEY = re.compile(rf"^packages/({NAME})/index\.json$")
 RECORD_KEY = re.compile(rf"^packages/({NAME})/releases/[^/]+(?:/[^/]+)?\.json$")
 FILE_KEY = re.compile(rf"^packages/({NAME})/files/([0-9a-f]{{64}})/([^/]+)$")
-PAGE_KEY = re.compile(rf"^simple/({NAME})/index\.html$")
+PAGE_KEY = re.compile(rf"^simple/({NAME})/(?:index\.html)?$")
 
 #: kind -> what it means, for --help and the summary.
 KINDS: dict[str, str] = {
@@ -50,9 +53,9 @@ KINDS: dict[str, str] = {
     "entry-differs": "an index entry differs from its record (e.g. the yank state)",
     "missing-hint": "a release lacks the private-dependency hint of a dependency published here",
     "orphan-file": "a file under files/<sha256>/ that no record references",
-    "missing-page": "a PEP 503 page is missing",
-    "stale-page": "a PEP 503 page does not match its index",
-    "orphan-page": "a PEP 503 page for a package that has no index",
+    "missing-page": "a simple page (PEP 503 HTML, or PEP 691 JSON on S3) is missing",
+    "stale-page": "a simple page does not match its index, or has the wrong Content-Type",
+    "orphan-page": "a simple page for a package that has no index",
     "unlisted-package": "a package with versions is missing from the root list",
     "listed-without-versions": "the root list names a package that has no versions",
     "foreign-object": "an object that is not part of the repository layout",
@@ -160,10 +163,11 @@ class _Verifier:
         self.url = repo.location.key_url
         self.report = VerifyReport(str(repo.location))
         self.keys = set(self.storage.list(""))
-        self.claimed: set[str] = {ROOT_INDEX, SIMPLE_ROOT}
+        self.claimed: set[str] = {ROOT_INDEX, SIMPLE_ROOT, SIMPLE_ROOT_JSON}
         self.root: RootIndex | None = None
         self.root_blob: Blob | None = None
         self.listed: dict[str, str] = {}  # packages that have versions -> display name
+        self.legacy: set[str] = set()  # names of pipper 0.x folders holding bundles
         self.hash_jobs: list[DistFile] = []
         self.pending: dict[str, PendingChanges] = {}
 
@@ -188,8 +192,13 @@ class _Verifier:
                 if match:
                     names.add(match.group(1))
                     self.claimed.add(key)
-            if PAGE_KEY.match(key) or PENDING_KEY.match(key) or is_0x_bundle(key):  # 0.x objects: legacy.py
+            if PAGE_KEY.match(key) or PENDING_KEY.match(key):  # pending.py: unfinished prunes
                 self.claimed.add(key)
+            elif is_0x_bundle(key):  # pipper 0.x objects stay beside the layout (legacy.py)
+                self.claimed.add(key)
+                folder = key.split("/", 1)[0]
+                if folder not in ("packages", "simple") and is_project_name(folder):
+                    self.legacy.add(canonicalize_name(folder))
         self.load_pending()
         root_blob = self.root_blob = self.storage.get(ROOT_INDEX)
         if root_blob is not None:
@@ -284,15 +293,30 @@ class _Verifier:
                              " that keeps resolvers from looking for it elsewhere")
 
     def page(self, name: str, index: PackageIndex | None, index_exists: bool) -> None:
-        page_key = simple_key(name)
-        page = self.storage.get(page_key) if page_key in self.keys else None
+        doc = self.repo.index_doc(name)
         if index is not None:
-            if page is None:
-                self.problem("missing-page", page_key, f"the PEP 503 page of {name} does not exist")
-            elif page.data != render_simple_page(index) and name not in self.pending:
-                self.problem("stale-page", page_key, f"the PEP 503 page of {name} does not match its index")
-        elif page is not None and not index_exists:
-            self.problem("orphan-page", page_key, f"{name} has no package index")
+            self.pages(doc, index, f"of {name}", "its index", in_progress=name in self.pending)
+            return
+        for page in doc.pages:
+            if not index_exists and page.key in self.keys:
+                self.problem("orphan-page", page.key, f"{name} has no package index")
+
+    def pages(self, doc: Doc[Any], value: Any, what: str, source: str, *, in_progress: bool = False) -> None:
+        """Every page of a document: present, rendered from ``value``, with its Content-Type.
+
+        ``in_progress``: a prune of the document is unfinished, so a page one step behind is not drift.
+        """
+        for page in doc.pages:
+            kind = "PEP 691 JSON" if page.key.endswith("/") else "PEP 503"
+            blob = self.storage.get(page.key) if page.key in self.keys else None
+            if blob is None:
+                self.problem("missing-page", page.key, f"the {kind} page {what} does not exist")
+            elif not page.is_current(blob, page.render(value)):
+                if in_progress and blob.data != page.render(value):
+                    continue
+                detail = "does not match " + source if blob.data != page.render(value) \
+                    else f"is served as {blob.content_type!r}, not {page.content_type}"
+                self.problem("stale-page", page.key, f"the {kind} page {what} {detail}")
 
     def pages_and_root(self, names: set[str]) -> None:
         for key in sorted(k for k in self.keys if PAGE_KEY.match(k)):
@@ -304,13 +328,13 @@ class _Verifier:
                 self.problem("unlisted-package", ROOT_INDEX, f"{name} has versions but is not in the root list")
             for name in sorted(root_packages.keys() - self.listed.keys() - self.pending.keys()):
                 self.problem("listed-without-versions", ROOT_INDEX, f"{name} is listed but has no versions")
+            legacy = self.root.legacy if self.root is not None else {}
+            for name in sorted(self.legacy - legacy.keys()) if self.root_blob is not None else ():
+                self.problem("unlisted-package", ROOT_INDEX, f"{name} (pipper 0.x layout) is not in the root list's"
+                             " 0.x names, so resolvers do not guard it")
             if self.root_blob is not None or self.listed:
-                root_page = self.storage.get(SIMPLE_ROOT)
-                if root_page is None:
-                    self.problem("missing-page", SIMPLE_ROOT, "the PEP 503 root page does not exist")
-                elif root_page.data != render_simple_root(root_packages) \
-                        and not any(changes.deletes for changes in self.pending.values()):
-                    self.problem("stale-page", SIMPLE_ROOT, "the PEP 503 root page does not match the root list")
+                self.pages(self.repo.root_doc(), RootIndex(dict(root_packages)), "of the root", "the root list",
+                           in_progress=any(changes.deletes for changes in self.pending.values()))
         for key in sorted(self.keys - self.claimed):
             self.problem("foreign-object", key, "not part of the pipper repository layout")
 

@@ -12,6 +12,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -28,6 +29,9 @@ from .servers import (
     stop,
     wait_http,
 )
+
+if TYPE_CHECKING:
+    from .sigv4_gate import SigV4Gate
 
 # Hermetic: no instance-metadata probes, no real AWS identity, no user config.
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
@@ -214,6 +218,17 @@ def auth_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthS3]:
                  (session["AccessKeyId"], session["SecretAccessKey"], session["SessionToken"]),
                  (outsider["AccessKeyId"], outsider["SecretAccessKey"]))
     stop(server.process)
+
+
+@pytest.fixture(scope="session")
+def gate(auth_s3: AuthS3) -> Iterator[SigV4Gate]:
+    """An HTTP front for auth_s3 that behaves as S3 does where moto does not (tests/sigv4_gate.py):
+    presigned URLs really checked, anonymous requests refused with 403."""
+    from .sigv4_gate import SigV4Gate
+
+    front = SigV4Gate(auth_s3.server.endpoint, dict([auth_s3.reader, auth_s3.publisher]))
+    yield front
+    front.close()
 
 
 # -- a fault-injecting proxy in front of an S3 server (tests/faultproxy.py) -----------------

@@ -15,11 +15,13 @@ one fault instead, the least used of the kinds that apply to it, so every kind g
 
 Other switches: ``strip_conditions`` drops ``If-None-Match``/``If-Match`` (a server that ignores
 conditional writes), ``throttle`` limits body bytes per second in both directions,
-``max_faults`` stops injecting after that many,
-``transferring`` is set once any single body has moved more than 1 MB (for Ctrl-C tests), and
-``only(method, path)`` limits faults to the requests it accepts, and
-``on_reply(method, path, status)`` is called once the server has answered a request and before the
-client gets the answer (tests/test_prune_safety.py kills the client there: the request took effect).
+``max_faults`` stops injecting after that many, ``cut_after_writes`` lets that many writes (PUT, POST,
+DELETE) through and refuses every later one with 403 AccessDenied (a process that died after
+that many writes, as the bucket sees it), ``transferring`` is set once any single body has
+moved more than 1 MB (for Ctrl-C tests), ``only(method, path)`` limits faults to the requests it
+accepts, and ``on_reply(method, path, status)`` is called once the server has answered a request
+and before the client gets the answer (tests/test_prune_safety.py kills the client there: the
+request took effect).
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ class FaultProxy:
         max_faults: int | None = None,
         on_reply: Callable[[str, str, int], None] | None = None,
         only: Callable[[str, str], bool] | None = None,
+        cut_after_writes: int | None = None,
     ) -> None:
         parsed = urlparse(target)
         self.target_host = parsed.hostname or "127.0.0.1"
@@ -70,6 +73,9 @@ class FaultProxy:
         self.max_faults = max_faults
         self.on_reply = on_reply
         self.only = only
+        self.cut_after_writes = cut_after_writes
+        self.writes = 0
+        self.refused_writes = 0
         self.counts: Counter[str] = Counter()
         self.requests = 0
         self.stripped = 0
@@ -218,6 +224,14 @@ class FaultProxy:
                     self.reset()
                     return
                 body = self.read_body()
+                if self.command in ("PUT", "POST", "DELETE") and proxy.cut_after_writes is not None:
+                    with proxy._lock:
+                        cut = proxy.writes >= proxy.cut_after_writes
+                        proxy.writes += not cut
+                        proxy.refused_writes += cut
+                    if cut:
+                        self.error(403, "AccessDenied", "The test cut this writer off.")
+                        return
                 if kind == "503":
                     self.error(503, "SlowDown", "Please reduce your request rate.")
                     return

@@ -275,3 +275,16 @@ def only_file(release):  # type: ignore[no-untyped-def]
     assert release is not None
     (dist,) = release.files.values()
     return dist
+
+
+def backdate(core, name: str, version: str, when: str) -> None:  # type: ignore[no-untyped-def]
+    """Say every file of a version was uploaded at ``when`` (RFC 3339): the file records are rewritten
+    through ``core`` (a Repository); the caller then runs `pipper reindex` to carry it to the index and pages."""
+    from dataclasses import replace
+
+    from poetry_pipper.index import DistFile
+
+    storage = core.storage
+    for key in storage.list(f"packages/{name}/releases/{version}/"):
+        dist = DistFile.from_record(storage.get(key).data, key)
+        storage.put(key, replace(dist, upload_time=when).record_bytes())

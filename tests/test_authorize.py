@@ -15,7 +15,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -147,13 +146,6 @@ def test_sigv2_urls_are_refused() -> None:
 
 
 # -- against moto in authentication mode, behind the SigV4 gate ---------------------------
-
-
-@pytest.fixture(scope="session")
-def gate(auth_s3: AuthS3) -> Iterator[SigV4Gate]:
-    front = SigV4Gate(auth_s3.server.endpoint, dict([auth_s3.reader, auth_s3.publisher]))
-    yield front
-    front.close()
 
 
 def publish(repo: RepoUnderTest, tmp_path: Path, name: str, version: str, **kwargs) -> None:  # type: ignore[no-untyped-def]
@@ -406,3 +398,53 @@ def test_consumer_errors(auth_s3: AuthS3, gate: SigV4Gate, published: Published,
     consume("download", "-i", str(tmp_path / "p.json"), f"{tag}-leaf", "-d", str(tmp_path / "one"),
             env=consumer_env(PIPPER_CACHE_DIR=str(tmp_path / "cache"))).assert_ok()
     assert [p.name for p in (tmp_path / "one").iterdir()] == [f"{tag}-leaf-1.0.0.pipper"]
+
+
+def test_requirements_format_cannot_be_hijacked_by_a_public_index(
+    auth_s3: AuthS3, gate: SigV4Gate, public_index: PublicIndex, venv: Venv, tmp_path: Path
+) -> None:
+    """The public index serves `squatted` 99.0.0; the private closure has squatted 1.0.0.
+
+    A requirements file of direct references installs the private one with plain pip and with uv;
+    a find-links page used with the same index installs the public one (why the command warns).
+    """
+    tag = f"t{uuid.uuid4().hex[:8]}"
+    repo = RepoUnderTest(f"s3://{auth_s3.bucket}/{tag}", auth_s3.env(auth_s3.publisher))
+    publish(repo, tmp_path, "squatted", "1.0.0", body="SOURCE = 'PRIVATE'\n")
+    publish(repo, tmp_path, f"{tag}-app", "1.0.0", requires=["squatted>=1", "tinypublic"])
+    published = Published(repo, tag)
+    authorize(auth_s3, gate, published, f"{tag}-app", "--format", "requirements", "-o", "private.txt", "-e", "1h",
+              cwd=tmp_path).assert_ok()
+    text = (tmp_path / "private.txt").read_text()
+    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert len(lines) == 2 and all(" @ http" in line and "X-Amz-Signature=" in line for line in lines)
+    assert any(line.startswith("squatted @ ") and line.endswith("#sha256=" + line.rsplit("=", 1)[1]) for line in lines)
+    assert "never commit this file" in text
+    assert stat.S_IMODE((tmp_path / "private.txt").stat().st_mode) == 0o600
+
+    pip = subprocess.run([venv.python, "-m", "pip", "install", "-r", "private.txt"], capture_output=True, text=True,
+                         env=consumer_env(**pip_env(public_index)), cwd=tmp_path, check=False)
+    assert pip.returncode == 0, pip.stdout + pip.stderr
+    assert venv.run("import squatted, tinypublic; print(squatted.SOURCE)").stdout.strip() == "PRIVATE"
+
+    plain = tmp_path / "plain"
+    subprocess.run([sys.executable, "-m", "venv", str(plain)], check=True)
+    python = str(plain / "bin" / "python")
+    uv = subprocess.run([str(Path(sys.executable).parent / "uv"), "pip", "install", "--python", python,
+                         "--index-url", public_index.url, "-r", "private.txt"], capture_output=True, text=True,
+                        env=consumer_env(UV_CACHE_DIR=str(tmp_path / "uv-cache")), cwd=tmp_path, check=False)
+    assert uv.returncode == 0, uv.stderr
+
+    def source() -> str:
+        return subprocess.run([python, "-c", "import squatted; print(squatted.SOURCE)"], capture_output=True,
+                              text=True, cwd=tmp_path, check=False).stdout.strip()
+
+    assert source() == "PRIVATE"
+    page = authorize(auth_s3, gate, published, f"{tag}-app", "--format", "find-links", "-o", "links.html",
+                     cwd=tmp_path).assert_ok()
+    assert "dependency confusion" in page.stderr and "--format requirements" in page.stderr
+    pip = subprocess.run([python, "-m", "pip", "install", "--force-reinstall", "--find-links", "links.html", f"{tag}-app"],
+                         capture_output=True, text=True, env=consumer_env(**pip_env(public_index)), cwd=tmp_path,
+                         check=False)
+    assert pip.returncode == 0, pip.stdout + pip.stderr
+    assert source() == "PUBLIC INDEX"  # the hazard the warning names

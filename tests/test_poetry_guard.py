@@ -115,18 +115,22 @@ def test_names_of_a_0x_bucket_are_guarded(s3_repo: RepoUnderTest, public_index: 
     assert requests.count(("GET", s3_repo.bucket)) == 2, requests
 
 
-@pytest.mark.xfail(strict=True, reason="needs the root list to carry 0.x-only names (the on-bucket format, the lead's)")
 def test_0x_names_beside_a_root_list_are_guarded(s3_repo: RepoUnderTest, public_index: PublicIndex, tmp_path: Path) -> None:
-    """Expected: a 0.x-only name is guarded in a bucket where the new layout also has packages.
-
-    The guard reads only the root list there (one GET); `Legacy_Squat` is not in it until the
-    format lists 0.x names (or `pipper migrate` moves it).
-    """
-    publish(s3_repo, tmp_path, "modern", "1.0.0")
+    """0.x-only names are in the root list (``legacy``): those there when it was created, and the
+    ones added later by a pipper 0.x client once `pipper reindex` ran (verify reports them until then)."""
     put_0x(s3_repo, tmp_path, "Legacy_Squat", "1.0.0")
+    publish(s3_repo, tmp_path, "modern", "1.0.0")  # the bucket's first publish in this format
     project = app(tmp_path, s3_repo, public_index, {"uses-legacy-squat": '"*"'}, priority="explicit")
     project.poetry("lock").assert_ok()
     assert locked(project)["legacy-squat"] == ("1.0.0", "private")
+
+    put_0x(s3_repo, tmp_path, "Squatted", "1.0.0")  # a pipper 0.x client publishes a new package later
+    report = s3_repo.cli("verify", "-b", s3_repo.url).stdout
+    assert "unlisted-package: packages/index.json: squatted (pipper 0.x layout)" in report
+    s3_repo.cli("reindex", "-b", s3_repo.url).assert_ok()
+    later = app(tmp_path, s3_repo, public_index, {"squatted": '"*"'}, priority="supplemental", name="later")
+    later.poetry("lock").assert_ok()
+    assert locked(later)["squatted"] == ("1.0.0", "private")
 
 
 def test_opting_out_per_name(local_repo: RepoUnderTest, public_index: PublicIndex, tmp_path: Path) -> None:

@@ -169,7 +169,7 @@ def test_an_empty_repository_has_nothing_to_prune(local_repo: RepoUnderTest) -> 
 
 
 def test_request_counts(s3_repo: RepoUnderTest, tmp_path: Path) -> None:
-    """Planning: one GET per package index and one LIST; removing N one-file versions of a package: 4N + 9."""
+    """Planning: one GET per package index and one LIST; removing N one-file versions of a package: 4N + 10."""
     repo = s3_repo.open()
     publish(repo, tmp_path, "acme", [f"1.0.{n}" for n in range(11)])
     publish(repo, tmp_path, "other", ["1.0"])
@@ -187,16 +187,17 @@ def test_request_counts(s3_repo: RepoUnderTest, tmp_path: Path) -> None:
     applied = count("acme", "--keep", "1")
     print("prune of 10 versions of one package:", dict(applied), "total", sum(applied.values()))
     # plan: index + LIST pending; apply: index, LIST records, 10 record GETs, marker PUT, 10 record DELETEs,
-    # index CAS (GET, LIST records, PUT), page PUT, index re-GET, 20 file/sidecar DELETEs, marker DELETE
-    assert applied == {"GET obj": 1 + 1 + 10 + 2, "GET LIST": 1 + 1 + 1, "PUT obj": 3, "DELETE obj": 10 + 20 + 1}
-    assert sum(applied.values()) == 2 + 4 * 10 + 9
+    # index CAS (GET, LIST records, PUT), 2 page PUTs (HTML, JSON), index re-GET, 20 file/sidecar DELETEs,
+    # marker DELETE
+    assert applied == {"GET obj": 1 + 1 + 10 + 2, "GET LIST": 1 + 1 + 1, "PUT obj": 4, "DELETE obj": 10 + 20 + 1}
+    assert sum(applied.values()) == 2 + 4 * 10 + 10
     assert versions(s3_repo.open(), "acme") == ["1.0.10"]
     publish(repo, tmp_path, "other", [f"2.0.{n}" for n in range(10)])
     yanked = count("other", "--keep", "1", "--yank")
     print("yanking 10 versions of one package:", dict(yanked), "total", sum(yanked.values()))
     # plan 2; fresh reads 2 + 10; marker PUT and DELETE; per version lifecycle.update_files: index GET, LIST,
-    # record GET, record CAS (GET, PUT), then the index CAS (GET, LIST, record GET, PUT), page PUT, index re-GET
-    assert sum(yanked.values()) == 2 + 2 + 10 + 2 + 10 * 11
+    # record GET, record CAS (GET, PUT), then the index CAS (GET, LIST, record GET, PUT), 2 page PUTs, index re-GET
+    assert sum(yanked.values()) == 2 + 2 + 10 + 2 + 10 * 12
 
 
 def test_verify_reports_an_unfinished_prune_and_prune_finishes_it(local_repo: RepoUnderTest, tmp_path: Path) -> None:

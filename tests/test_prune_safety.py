@@ -180,9 +180,9 @@ def test_a_prune_killed_after_any_write_leaves_verify_clean_and_the_next_prune_f
     result.assert_ok()
     expected = _state(reference)
     print(f"{mode}: an uninterrupted prune makes {total} writes")
-    # delete: alpha 16 (marker, 4 records, index, page, 4 files and 4 sidecars, marker), beta 9 (the same with
-    # 1 file, plus the root list and its page); yank: marker, 2 x (record, index, page), marker
-    assert total == (25 if mode == "delete" else 8)
+    # delete: alpha 17 (marker, 4 records, index, its HTML and JSON pages, 4 files and 4 sidecars, marker), beta
+    # 11 (the same with 1 file, plus the root list and its 2 pages); yank: marker, 2 x (record, index, 2 pages), marker
+    assert total == (28 if mode == "delete" else 10)
 
     for stop_at in range(1, total + 1):
         repo_ut = _scenario(s3_server, tmp_path, mode)
@@ -190,8 +190,8 @@ def test_a_prune_killed_after_any_write_leaves_verify_clean_and_the_next_prune_f
         assert result.code == -signal.SIGKILL, result
         report = verify(repo_ut.open())  # at once, before anything else runs
         assert report.ok, (stop_at, [p.line() for p in report.problems])
-        # a package's marker goes with its last write: alpha's is write 16, beta's write 25
-        assert bool(report.pending) == (stop_at not in ((16, 25) if mode == "delete" else (8,))), stop_at
+        # a package's marker goes with its last write: alpha's is write 17, beta's write 28
+        assert bool(report.pending) == (stop_at not in ((17, 28) if mode == "delete" else (10,))), stop_at
         finished = prune(repo_ut.open(), [], _policy(mode))
         assert clean(repo_ut.open()).pending == [], stop_at
         assert _state(repo_ut) == expected, stop_at

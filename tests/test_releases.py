@@ -192,7 +192,9 @@ def test_request_counts_of_adding_a_file(s3_repo: RepoUnderTest, tmp_path: Path)
     s3_repo.cli("publish", str(files["mac"]), "-b", s3_repo.url).assert_ok()
     added = Counter(r.method for r in s3_repo.requests())
     print("adding a file:", dict(added))
-    assert added == {"GET": 6, "PUT": 5}  # the same as a new version (tests/test_repository.py)
+    # The same as a new version (tests/test_repository.py): 6 PUTs, of which 2 are the pages
+    # (HTML simple/<name>/index.html and PEP 691 JSON simple/<name>/).
+    assert added == {"GET": 6, "PUT": 6}
 
 
 def test_yank_and_delete_per_version_and_per_file(repo: RepoUnderTest, tmp_path: Path) -> None:
@@ -267,3 +269,16 @@ def test_reindex_upgrades_a_format_1_index(repo: RepoUnderTest, tmp_path: Path) 
     assert blob is not None and json.loads(blob.data)["format"] == 2
     again = repo.cli("reindex", "-b", repo.url).assert_ok().stdout
     assert "everything was already up to date" in again
+
+
+def test_authorize_honours_requires_python_and_the_target(s3_repo: RepoUnderTest, tmp_path: Path) -> None:
+    """The find-links page lists the release this interpreter (or --python-version) can install."""
+    s3_repo.cli("publish", str(make_wheel(tmp_path / "a", "authz", "1.0")), "-b", s3_repo.url).assert_ok()
+    s3_repo.cli("publish", str(make_wheel(tmp_path / "b", "authz", "2.0", requires_python=">=3.99")),
+                "-b", s3_repo.url).assert_ok()
+    page = tmp_path / "links.html"
+    s3_repo.cli("authorize", "authz", "--format", "find-links", "-o", str(page), "-b", s3_repo.url).assert_ok()
+    assert "authz-1.0-py3-none-any.whl" in page.read_text() and "authz-2.0" not in page.read_text()
+    s3_repo.cli("authorize", "authz", "--python-version", "3.99", "--format", "find-links", "-o", str(page),
+                "-b", s3_repo.url).assert_ok()
+    assert "authz-2.0-py3-none-any.whl" in page.read_text()

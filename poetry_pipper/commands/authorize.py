@@ -18,8 +18,8 @@ class AuthorizeCommand(PipperCommand):
         option("output", "o", "Write to FILE instead of printing the URLs (a pre-authorized JSON file by default).", flag=False),
         option("expires", "e", "How long the links work: 30s, 12mins, 3hr, '2 days'... A bare number is minutes; at most 7 days.",
                flag=False, default="1h"),
-        option("format", None, "urls (the default without -o), json (the default with -o) or find-links (an HTML page for pip).",
-               flag=False),
+        option("format", None, "urls (the default without -o), json (the default with -o), find-links (an HTML page"
+               " for pip) or requirements (direct references for pip and uv, which no index can override).", flag=False),
         option("pre", None, "Consider pre-releases."),
     ]
     help = """Resolves the packages and their private dependencies (one index GET per package) and
@@ -42,14 +42,24 @@ To renew an expired file or page, pass it to -i: its packages are resolved and s
 
   pipper authorize -i preauth.json -b s3://my-bucket/pypi -o preauth.json
 
-A page for plain pip (public dependencies still come from your normal index):
+A requirements file for plain pip or uv (public dependencies come from your normal index):
+
+  pipper authorize foo -b s3://my-bucket/pypi --format requirements -o private.txt
+  pip install -r private.txt                    # or: uv pip install -r private.txt
+
+Each private package is a direct reference (name @ URL#sha256=...): pip and uv take that
+name from its URL only, so a public package with the same name and a higher version can
+never replace it. Never commit the file, nor a lock made from it: the links are secrets.
+
+A find-links page for plain pip:
 
   pipper authorize foo -b s3://my-bucket/pypi --format find-links -o links.html
   pip install --find-links links.html foo
 
-pip reads the page and your index together and takes the highest version of a name from
-either: pin what you install (foo==1.2.0) if a public package could take a private name.
-`pipper install -i` has no such risk: it hands pip the private wheels as files.
+pip and uv read the page and your index together and take the highest version of a name
+from either: a public package with a private name and a higher version wins (the command
+warns). Prefer --format requirements, or `pipper install -i`, which hands pip the private
+wheels as files.
 
 -e takes a whole number and a unit: s/sec/second, m/min/minute, h/hr/hour, d/day (plural
 forms too), e.g. 18s, 12mins, 130m, 3hr, '2 days'; a bare number means minutes. The default
@@ -73,6 +83,8 @@ elsewhere)."""
         doc = core.authorize(self.repository(), specs, expires_in, target, pre=self.option("pre"),
                              allow_sdist=not self.option("only-binary"))
         text = core.render(doc, fmt)
+        if fmt == "find-links":
+            self.line_error(f"<comment>{core.HIJACK_WARNING}</comment>")
         if any(core.uses_temporary_credentials(p.url) for p in doc.packages):
             self.line_error(
                 "<comment>warning: signed with temporary credentials (a session token): the links stop working"

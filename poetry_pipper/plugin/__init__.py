@@ -63,3 +63,10 @@ class PipperApplicationPlugin(ApplicationPlugin):
         from .commands import register
 
         register(application)
+        dispatcher = application.event_dispatcher
+        if dispatcher is not None:  # `poetry export` must not send private names to a public index
+            from cleo.events.console_events import COMMAND
+
+            from .export import refuse_plain_export
+
+            dispatcher.add_listener(COMMAND, refuse_plain_export)

@@ -28,6 +28,14 @@ def register(application: Application) -> None:
 
     for name in COMMANDS:
         application.command_loader.register_factory(f"pipper {name}", _factory(name))
+    application.command_loader.register_factory("pipper export", _export)
+
+
+def _export() -> Any:
+    """``poetry pipper export``: Poetry only (it reads the project's lock and sources)."""
+    from .export import ExportCommand
+
+    return ExportCommand()
 
 
 def _factory(name: str) -> Any:

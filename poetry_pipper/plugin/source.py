@@ -55,6 +55,10 @@ class PipperSource(PoetryRepository):
         self._core: Repository | None = None
         self._root: str | None = None
         self._published: frozenset[str] | None = None
+        from .age import ReleaseAge
+
+        #: Poetry 2.4's solver.min-release-age, from the upload times of the index (plugin/age.py)
+        self._age = ReleaseAge(config, name, self._url)
 
     @property
     def url(self) -> str:
@@ -160,9 +164,13 @@ class PipperSource(PoetryRepository):
         found = []
         for text, release in index.releases.items():
             version = Version.parse(text)
-            if constraint.allows(version):
+            if constraint.allows(version) and not self._age.too_recent(name, release):
                 found.append(self._package(name, version, release))
         return found
+
+    def log_age_filtered_versions(self, *, level: str, reset: bool) -> None:
+        """Poetry 2.4+ asks every repository what solver.min-release-age left out."""
+        self._age.log(self.name, level=level, reset=reset)
 
     def _package(self, name: str, version: Version, release: Release) -> Package:
         return Package(

@@ -23,10 +23,12 @@ Listing = tuple[list[str], list[str]]
 
 @dataclass(frozen=True)
 class Blob:
-    """An object's bytes and the version tag to pass back to a conditional write."""
+    """An object's bytes, the version tag to pass back to a conditional write, and its media type
+    ("" where the backend stores none: a directory)."""
 
     data: bytes
     etag: str
+    content_type: str = ""
 
 
 class Storage(Protocol):
@@ -43,16 +45,21 @@ class Storage(Protocol):
         data: bytes,
         *,
         content_type: str = "application/octet-stream",
+        cache_control: str | None = None,
         if_none_match: bool = False,
         if_match: str | None = None,
     ) -> str:
         """Write an object atomically and return its new etag.
 
-        ``if_none_match`` creates only if absent; ``if_match`` replaces only if the current
-        etag is the given one. A lost condition raises :class:`PreconditionFailed`.
+        ``content_type`` and ``cache_control`` are what HTTP clients reading the object straight
+        from the store get (a directory stores neither). ``if_none_match`` creates only if absent;
+        ``if_match`` replaces only if the current etag is the given one. A lost condition raises
+        :class:`PreconditionFailed`.
         """
 
-    def upload(self, key: str, path: Path, *, size: int, progress: Progress | None = None) -> None:
+    def upload(
+        self, key: str, path: Path, *, size: int, progress: Progress | None = None, cache_control: str | None = None
+    ) -> None:
         """Write a (possibly large) file; multipart where the backend has it."""
 
     def download(self, key: str, dest: Path, *, progress: Progress | None = None) -> None:

@@ -87,9 +87,13 @@ class LocalStorage:
         data: bytes,
         *,
         content_type: str = "application/octet-stream",
+        cache_control: str | None = None,
         if_none_match: bool = False,
         if_match: str | None = None,
     ) -> str:
+        # A directory stores no content type or Cache-Control: whatever serves it decides those.
+        if key.endswith("/"):
+            raise StorageError(f"refusing key {key!r}: a directory repository cannot hold a key that ends in '/'")
         final = self._path(key)
         with self._tempfile(final) as tmp:
             tmp.write_bytes(data)
@@ -108,7 +112,9 @@ class LocalStorage:
                 os.replace(tmp, final)
         return _etag(data)
 
-    def upload(self, key: str, path: Path, *, size: int, progress: Progress | None = None) -> None:
+    def upload(
+        self, key: str, path: Path, *, size: int, progress: Progress | None = None, cache_control: str | None = None
+    ) -> None:
         final = self._path(key)
         with self._tempfile(final) as tmp, open(path, "rb") as src, open(tmp, "wb") as dst:
             while chunk := src.read(_CHUNK):

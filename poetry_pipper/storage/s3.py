@@ -212,7 +212,7 @@ class S3Storage:
     def get(self, key: str) -> Blob | None:
         def read() -> Blob:
             response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
-            return Blob(response["Body"].read(), response["ETag"])
+            return Blob(response["Body"].read(), response["ETag"], response.get("ContentType", ""))
 
         try:
             return self._reading(read, key, "reading")
@@ -225,10 +225,13 @@ class S3Storage:
         data: bytes,
         *,
         content_type: str = "application/octet-stream",
+        cache_control: str | None = None,
         if_none_match: bool = False,
         if_match: str | None = None,
     ) -> str:
         extra: dict[str, Any] = {}
+        if cache_control:
+            extra["CacheControl"] = cache_control
         if if_none_match:
             extra["IfNoneMatch"] = "*"
         if if_match is not None:
@@ -247,11 +250,15 @@ class S3Storage:
             raise translate(exc, self.location, key, "write") from None
         return response["ETag"]
 
-    def upload(self, key: str, path: Path, *, size: int, progress: Progress | None = None) -> None:
+    def upload(
+        self, key: str, path: Path, *, size: int, progress: Progress | None = None, cache_control: str | None = None
+    ) -> None:
         config = TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=MULTIPART_THRESHOLD, max_concurrency=8)
+        extra = {"CacheControl": cache_control} if cache_control else None
         try:
             _retry_broken_reply(
-                lambda: self.client.upload_file(str(path), self.bucket, self._key(key), Config=config, Callback=progress),
+                lambda: self.client.upload_file(str(path), self.bucket, self._key(key), Config=config, Callback=progress,
+                                                ExtraArgs=extra),
                 self.location.key_url(key),
             )
         except botocore.exceptions.ClientError as exc:
