@@ -42,6 +42,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,7 +55,7 @@ from .download import integrity_error, verified_download
 from .errors import FormatError, NotFound, PipperError, StorageError
 from .index import DistFile, PackageIndex, Release
 from .retry import retry
-from .schema import clean
+from .schema import MAX_LIST, Fields, Unreadable, clean, load_bounded
 from .storage.base import Progress
 
 if TYPE_CHECKING:
@@ -81,6 +82,9 @@ HIJACK_WARNING = (
 SCRIPT_ID = "pipper-preauthorized"
 _CHUNK = 1024 * 1024
 _ATTEMPTS = 3
+#: A pre-authorized file or page is read whole; the spec-file reader's bound (specs.MAX_SPEC_FILE).
+MAX_FILE = 16 * 1024 * 1024
+MAX_URL = 16 * 1024
 
 _UNITS = {
     **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1),
@@ -156,7 +160,7 @@ def _parse_iso(text: Any, origin: str) -> datetime.datetime:
     try:
         when = datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
     except ValueError:
-        raise FormatError(f"{origin}: {text!r} is not a UTC time; run `pipper authorize` again") from None
+        raise FormatError(f"{origin}: {str(text)[:64]!r} is not a UTC time; run `pipper authorize` again") from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=datetime.UTC)
     return when
@@ -194,6 +198,15 @@ def url_expiry(url: str) -> datetime.datetime | None:
 def uses_temporary_credentials(url: str) -> bool:
     """Links signed with a session token die with the session, whatever ``-e`` said."""
     return "X-Amz-Security-Token" in _query(url)
+
+
+def _http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _where(url: str) -> str:
@@ -236,9 +249,10 @@ class Authorized:
         except FormatError as exc:
             raise FormatError(f"{str(exc).rsplit('; ', 1)[0]}; {again}") from None
         url = data.get("url")
-        if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https") or not clean(url):
+        if not isinstance(url, str) or len(url) > MAX_URL or not clean(url) or not _http_url(url):
             raise FormatError(f"{origin}: {dist.name} {dist.version} has no http(s) URL; {again}")
-        return cls(dist, url, _parse_iso(data.get("expires"), origin))
+        expires = data.get("expires")
+        return cls(dist, url, _parse_iso(expires if isinstance(expires, str) and len(expires) <= 64 else "", origin))
 
 
 @dataclass(frozen=True)
@@ -269,8 +283,9 @@ class Preauthorized:
 
     @classmethod
     def from_json(cls, data: dict[str, Any], origin: str) -> Preauthorized:
+        """Checked field by field (:mod:`.schema`): the file may have been edited or damaged on its way."""
         version = data.get("format_version")
-        if not isinstance(version, int):
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
             raise FormatError(f"{origin}: pre-authorized file without a format_version; run `pipper authorize` again")
         if version > FILE_VERSION:
             raise FormatError(
@@ -281,12 +296,15 @@ class Preauthorized:
         requested = data.get("requested")
         if not isinstance(packages, list) or not packages or not isinstance(requested, list):
             raise FormatError(f"{origin}: pre-authorized file without packages; run `pipper authorize` again")
+        fields = Fields(data, origin, "", "run `pipper authorize` again")
+        if len(packages) > MAX_LIST:
+            fields.fail(f"'packages' has more than {MAX_LIST} entries")
         return cls(
             packages=[Authorized.from_json(p, origin, version) for p in packages],
-            repository=str(data.get("repository") or ""),
-            requested=[str(r) for r in requested],
-            pre=bool(data.get("pre", False)),
-            created=_parse_iso(data.get("created"), origin),
+            repository=fields.text("repository", limit=2048),
+            requested=fields.strings("requested"),
+            pre=fields.boolean("pre"),
+            created=_parse_iso(fields.text("created", required=True, limit=64), origin),
         )
 
 
@@ -319,13 +337,16 @@ def output_format(fmt: str | None, output: str | None) -> str:
 
 def authorize(
     repo: Repository, specs: list[PackageSpec], expires_in: int, target: Target, *, pre: bool = False,
-    allow_sdist: bool = True,
+    allow_sdist: bool = True, warn: Callable[[str], None] | None = None,
 ) -> Preauthorized:
     """Resolve the private closure of ``specs`` for ``target`` (one index GET per package), then
-    :func:`sign` the file chosen for each package."""
+    :func:`sign` the file chosen for each package; ``warn`` is told of each dependency left out."""
     from .install import resolve
 
     resolution = resolve(repo, specs, target, pre=pre, allow_sdist=allow_sdist)
+    for line in resolution.warnings:
+        if warn is not None:
+            warn(line)
     return sign(repo, resolution, expires_in, requested=[s.text or str(s) for s in specs], pre=pre)
 
 
@@ -449,9 +470,13 @@ def write_atomic(path: Path, text: str) -> None:
 def read_preauthorized(path: str) -> Preauthorized | None:
     """The document in a pre-authorized file or page; None if ``path`` is something else (pipper.json)."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_FILE + 1)
+        text = raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError, ValueError):
         return None  # the spec-file reader reports it
+    if len(raw) > MAX_FILE:
+        return None  # the spec-file reader refuses it by its size
     stripped = text.lstrip()
     if stripped.startswith("<"):
         match = _SCRIPT.search(text)
@@ -464,8 +489,8 @@ def read_preauthorized(path: str) -> Preauthorized | None:
     else:
         payload = text
     try:
-        data = json.loads(payload)
-    except ValueError:
+        data = load_bounded(payload, max_bytes=MAX_FILE)
+    except Unreadable:
         if stripped.startswith("<"):
             raise FormatError(f"{path}: the embedded pre-authorized document is damaged; run `pipper authorize` again") from None
         return None

@@ -30,18 +30,20 @@ from typing import Any
 
 from packaging.metadata import InvalidMetadata, Metadata
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
-from .dists import DistInfo, check_wheel_tags
+from .dists import DistInfo, check_wheel_members, check_wheel_tags
 from .download import sha256_file
 from .errors import FormatError, IntegrityError, PipperError
 from .reproducible import build_environment
+from .schema import MAX_FILENAME, Fields, Unreadable, file_kind, is_requirement, load_bounded
 
 BUNDLE_FORMAT = 1
 META_MEMBER = "package.meta"
 WHEEL_MEMBER = "package.whl"
 BUNDLE_SUFFIX = ".pipper"
 MAX_META_SIZE = 1024 * 1024
+META_REPAIR = "the bundle is damaged or was not made by pipper: rebuild it with `pipper bundle`"
 MAX_WHEEL_SIZE = 5 * 1024**3
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 _HASH_CHUNK = 1024 * 1024
@@ -97,40 +99,36 @@ class BundleMeta:
 
     @classmethod
     def from_json(cls, data: Any, *, origin: str) -> BundleMeta:
+        """A ``package.meta`` (or a 0.x one, without hash and size), checked field by field."""
         if not isinstance(data, dict):
             raise FormatError(f"{origin}: metadata is not a JSON object")
         fmt = data.get("bundle_format", 0)
-        if not isinstance(fmt, int) or fmt > BUNDLE_FORMAT:
+        if not isinstance(fmt, int) or isinstance(fmt, bool) or fmt > BUNDLE_FORMAT:
             raise FormatError(
-                f"{origin}: bundle format {fmt!r} is newer than this pipper understands; upgrade poetry-pipper"
+                f"{origin}: bundle format {str(fmt)[:20]!r} is newer than this pipper understands; upgrade poetry-pipper"
             )
-        try:
-            meta = cls(
-                name=str(data["name"]),
-                version=str(Version(str(data["version"]))),
-                wheel_name=str(data["wheel_name"]),
-                sha256=str(data.get("sha256") or ""),
-                size=int(data.get("size") or 0),
-                requires_dist=[str(r) for r in data.get("requires_dist") or []],
-                requires_python=data.get("requires_python") or None,
-                summary=str(data.get("summary") or ""),
-                dependencies=[str(d) for d in data.get("dependencies") or []],
-                timestamp=str(data.get("timestamp") or ""),
-            )
-        except (KeyError, ValueError, TypeError) as exc:
-            raise FormatError(f"{origin}: metadata is missing or has a bad field ({exc})") from None
+        f = Fields(data, origin, "package.meta", META_REPAIR)
+        name, version = f.name("name"), f.version("version")
+        meta = cls(
+            name=name, version=version, wheel_name=f.text("wheel_name", required=True, limit=MAX_FILENAME),
+            sha256=f.sha256("sha256", required=False), size=f.integer("size"),
+            requires_dist=f.strings("requires_dist", check=is_requirement, what="a PEP 508 requirement"),
+            requires_python=f.optional_text("requires_python", limit=500), summary=f.text("summary", limit=2000),
+            dependencies=f.strings("dependencies"), timestamp=f.text("timestamp", limit=64),
+        )
         meta.check_wheel_name(origin)
         return meta
 
     def check_wheel_name(self, origin: str) -> None:
+        """The wheel's file name: a wheel of this name and version, and nothing a path could be built from."""
         try:
-            name, version, _build, _tags = parse_wheel_filename(self.wheel_name)
-        except InvalidWheelFilename:
-            raise FormatError(f"{origin}: {self.wheel_name!r} is not a valid wheel file name") from None
-        if name != self.project or version != Version(self.version):
-            raise FormatError(
-                f"{origin}: wheel {self.wheel_name!r} does not match {self.name} {self.version}"
-            )
+            wheel, version, _build, _tags = parse_wheel_filename(self.wheel_name)
+        except (InvalidWheelFilename, InvalidVersion):
+            raise FormatError(f"{origin}: {self.wheel_name[:100]!r} is not a valid wheel file name") from None
+        if wheel != self.project or version != Version(self.version):
+            raise FormatError(f"{origin}: wheel {self.wheel_name[:100]!r} does not match {self.name} {self.version}")
+        if file_kind(self.wheel_name, self.name, self.version) != "wheel":
+            raise FormatError(f"{origin}: {self.wheel_name[:100]!r} is not a valid wheel file name")
 
 
 @dataclass(frozen=True)
@@ -160,27 +158,33 @@ def inspect_wheel(path: Path, *, sha256: str | None = None) -> WheelInfo:
                 raise FormatError(f"{path.name}: expected one .dist-info/METADATA, found {len(candidates)}")
             if wheel.getinfo(candidates[0]).file_size > MAX_META_SIZE:
                 raise FormatError(f"{path.name}: METADATA is implausibly large")
+            check_wheel_members(wheel, path.name)
             raw = wheel.read(candidates[0])
             check_wheel_tags(wheel, path.name)
             newest = max((info.date_time for info in wheel.infolist()), default=_ZIP_EPOCH)
     except (zipfile.BadZipFile, OSError) as exc:
         raise FormatError(f"{path}: not a readable wheel ({exc})") from None
+    # packaging checks each field when it is first read (validate=False defers, it does not skip).
     try:
         meta = Metadata.from_email(raw, validate=False)
-    except (InvalidMetadata, ValueError) as exc:
-        raise FormatError(f"{path.name}: unreadable METADATA ({exc})") from None
-    if canonicalize_name(meta.name) != name or meta.version != version:
-        raise FormatError(f"{path.name}: METADATA says {meta.name} {meta.version}, the file name disagrees")
+        meta_name, meta_version = meta.name, meta.version
+        requires_dist = [str(r) for r in meta.requires_dist or []]
+        requires_python = str(meta.requires_python) if meta.requires_python else None
+        summary = meta.summary or ""
+    except (InvalidMetadata, ValueError, TypeError) as exc:
+        raise FormatError(f"{path.name}: unreadable METADATA ({str(exc)[:200]})") from None
+    if canonicalize_name(meta_name) != name or meta_version != version:
+        raise FormatError(f"{path.name}: METADATA says {meta_name[:100]} {meta_version}, the file name disagrees")
     return WheelInfo(
         path=path,
-        name=meta.name,
-        version=str(meta.version),
+        name=meta_name,
+        version=str(meta_version),
         sha256=sha256 or sha256_file(path),
         size=path.stat().st_size,
         metadata=raw,
-        requires_dist=[str(r) for r in meta.requires_dist or []],
-        requires_python=str(meta.requires_python) if meta.requires_python else None,
-        summary=meta.summary or "",
+        requires_dist=requires_dist,
+        requires_python=requires_python,
+        summary=summary,
         built=datetime.datetime(*newest, tzinfo=datetime.UTC).isoformat(),
     )
 
@@ -218,7 +222,12 @@ def bundle_name(meta: BundleMeta) -> str:
 
 def write_bundle(wheel_path: Path, meta: BundleMeta, out_dir: Path) -> Path:
     """Write ``<name>-<version>.pipper`` into ``out_dir`` atomically and reproducibly."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise PipperError(f"{out_dir} is a file, not a directory: write the bundle into a directory")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PipperError(f"cannot create the directory {out_dir}: {exc.strerror}") from None
     target = out_dir / bundle_name(meta)
     fd, tmp_name = tempfile.mkstemp(prefix=".pipper-tmp-", dir=out_dir)
     os.close(fd)
@@ -252,8 +261,12 @@ def read_bundle(path: Path, workdir: Path) -> tuple[BundleMeta, Path]:
         raise FormatError(f"{origin}: not a .pipper bundle (not a zip file, or truncated)") from None
     with archive:
         members = {info.filename: info for info in archive.infolist()}
+        if len(members) != len(archive.infolist()):
+            raise FormatError(f"{origin}: not a .pipper bundle: a member name appears twice; refusing it")
         if set(members) != {META_MEMBER, WHEEL_MEMBER}:
-            found = ", ".join(sorted(members)) or "nothing"
+            names = sorted(members)
+            found = ", ".join(n[:100] for n in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "") \
+                or "nothing"
             raise FormatError(
                 f"{origin}: not a .pipper bundle: expected {META_MEMBER} and {WHEEL_MEMBER}, found {found}"
             )
@@ -268,11 +281,11 @@ def read_bundle(path: Path, workdir: Path) -> tuple[BundleMeta, Path]:
         if members[WHEEL_MEMBER].file_size > MAX_WHEEL_SIZE:
             raise FormatError(f"{origin}: the wheel is larger than {MAX_WHEEL_SIZE} bytes")
         try:
-            data = json.loads(archive.read(META_MEMBER))
-        except (ValueError, zipfile.BadZipFile) as exc:
-            raise FormatError(f"{origin}: {META_MEMBER} is not valid JSON ({exc})") from None
-        except (OSError, EOFError):
-            raise FormatError(f"{origin}: truncated bundle") from None
+            data = load_bounded(archive.read(META_MEMBER), max_bytes=MAX_META_SIZE)
+        except Unreadable as exc:
+            raise FormatError(f"{origin}: {META_MEMBER} {exc}") from None
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+            raise FormatError(f"{origin}: {META_MEMBER} is unreadable (a truncated or damaged bundle)") from None
         legacy = isinstance(data, dict) and "bundle_format" not in data
         if legacy and isinstance(data, dict):
             data = {**data, "sha256": "", "size": 0}
@@ -313,13 +326,16 @@ def read_pipper_json(project: Path) -> list[str]:
     if not config.exists():
         return []
     try:
-        data = json.loads(config.read_text())
+        data = load_bounded(config.read_bytes(), max_bytes=MAX_META_SIZE)
         deps = data.get("dependencies", []) if isinstance(data, dict) else None
-    except (ValueError, OSError) as exc:
-        raise PipperError(f"{config}: not valid JSON ({exc}); fix or remove it") from None
+    except Unreadable as exc:
+        raise PipperError(f"{config} {exc}; fix or remove it") from None
+    except OSError as exc:
+        raise PipperError(f"{config}: cannot read it ({exc.strerror}); fix or remove it") from None
     if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
         raise PipperError(f"{config}: 'dependencies' must be a list of strings like \"name:1.2.*\"")
-    return deps
+    fields = Fields(data, str(config), "", "fix or remove it")
+    return fields.strings("dependencies")
 
 
 _GENERIC_PIP_ERRORS = ("subprocess-exited-with-error", "metadata-generation-failed", "failed-wheel-build")

@@ -41,6 +41,10 @@ FORMAT_VERSION = 1
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _FIELDS = ("bucket", "endpoint_url", "region", "profile", "access_key_id", "secret_access_key", "session_token")
 SECRET_FIELDS = ("secret_access_key", "session_token")
+MAX_CONFIG = 1024 * 1024
+MAX_FIELD = 16 * 1024
+MAX_REPOSITORIES = 1000
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def config_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -136,6 +140,15 @@ class RepositoryConfig:
     def to_json(self) -> dict[str, str]:
         return {k: v for k in _FIELDS if (v := getattr(self, k))}
 
+    def check(self) -> RepositoryConfig:
+        """Refuse what reading the file back would refuse (before it is saved); values are never quoted."""
+        for key in _FIELDS:
+            value = getattr(self, key)
+            if value and (len(value) > MAX_FIELD or _CONTROL.search(value)):
+                raise PipperError(f"repository {self.name!r}: {key} is over {MAX_FIELD} characters or holds control characters")
+        self.location()  # the location, the endpoint and the region
+        return self
+
 
 @dataclass
 class Config:
@@ -186,17 +199,35 @@ def _text_field(path: Path, name: str, entry: Mapping[str, Any], key: str) -> st
         return None
     if not isinstance(value, str):
         raise _corrupt(path, f"repository {name!r}: {key!r} must be a string")
+    if len(value) > MAX_FIELD or _CONTROL.search(value):
+        # Never quoted: it may be a secret.
+        raise _corrupt(path, f"repository {name!r}: {key!r} is over {MAX_FIELD} characters or holds control characters")
     return value
 
 
+def _check_place(path: Path, name: str, values: Mapping[str, str | None]) -> None:
+    """The endpoint and the region, checked now: a bad one is a corrupt file, not a failure later."""
+    from .location import check_endpoint, check_region
+
+    try:
+        if values.get("endpoint_url"):
+            check_endpoint(str(values["endpoint_url"]), "endpoint_url")
+        if values.get("region"):
+            check_region(str(values["region"]), "region")
+    except PipperError as exc:
+        raise _corrupt(path, f"repository {name!r}: {exc}") from None
+
+
 def _parse(path: Path, text: str, *, legacy: bool) -> Config:
+    from .schema import Unreadable, load_bounded
+
     if not text.strip():
         raise _corrupt(path, "the file is empty")
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        # The position only: the message never quotes the file's content.
-        raise _corrupt(path, f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+        data = load_bounded(text, max_bytes=MAX_CONFIG)
+    except Unreadable as exc:
+        # The reason and a position only: the message never quotes the file's content.
+        raise _corrupt(path, str(exc).removeprefix("is ")) from None
     if not isinstance(data, dict):
         raise _corrupt(path, "the top level must be a JSON object")
     version = data.get("version", FORMAT_VERSION)
@@ -206,12 +237,15 @@ def _parse(path: Path, text: str, *, legacy: bool) -> Config:
     if not isinstance(entries, dict):
         raise _corrupt(path, "'repositories' must be an object")
     repos: dict[str, RepositoryConfig] = {}
+    if len(entries) > MAX_REPOSITORIES:
+        raise _corrupt(path, f"more than {MAX_REPOSITORIES} repositories")
     for name, entry in entries.items():
+        if not _NAME.match(name):
+            raise _corrupt(path, f"invalid repository name {name[:80]!r}")
         if not isinstance(entry, dict):
             raise _corrupt(path, f"repository {name!r} must be an object")
-        if not _NAME.match(name):
-            raise _corrupt(path, f"invalid repository name {name!r}")
         values = {key: _text_field(path, name, entry, key) for key in _FIELDS}
+        _check_place(path, name, values)
         if legacy:
             values["bucket"] = _legacy_url(path, name, entry)
         if not values["bucket"]:
@@ -223,7 +257,7 @@ def _parse(path: Path, text: str, *, legacy: bool) -> Config:
     if default is not None and not isinstance(default, str):
         raise _corrupt(path, "'default' must be a repository name or null")
     if default and default not in repos:
-        raise _corrupt(path, f"the default repository {default!r} is not defined")
+        raise _corrupt(path, f"the default repository {default[:80]!r} is not defined")
     return Config(repos, default or None, path, legacy)
 
 

@@ -105,11 +105,16 @@ def parse_keys(values: Sequence[str]) -> Credentials:
     parts = split_keys(values)
     if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
         raise PipperError(f"{CREDENTIALS_USAGE}; got {len(parts)} value(s)")
+    if any(_UNPRINTABLE.search(part) or len(part) > MAX_KEY for part in parts):
+        raise PipperError(f"{CREDENTIALS_USAGE}; a value holds spaces or control characters, or is over {MAX_KEY}"
+                          " characters long (values are not shown)")
     token = _token(parts[2]) if len(parts) == 3 else None
     return Credentials(parts[0], parts[1], token, source="-c/--credentials")
 
 
 _TOKEN_CHARS = re.compile(r"^[A-Za-z0-9+/=_.-]+$")
+_UNPRINTABLE = re.compile(r"[\x00-\x20\x7f-\x9f]")
+MAX_KEY = 16 * 1024
 _FILE_SUFFIXES = (".pipper", ".whl", ".json", ".txt", ".toml", ".cfg", ".tar.gz", ".zip")
 
 
@@ -180,6 +185,29 @@ def expand_credentials_args(args: Sequence[str]) -> list[str]:
         out += [f"--credentials={value}" for value in taken]
         i = j
     return out
+
+
+def possible_tokens(args: Sequence[str]) -> list[str]:
+    """Words right after ``-c KEY SECRET`` that :func:`looks_like_token` did not take (too short, say).
+
+    Such a word is most likely the next argument (a package name), but it may be a short session
+    token: it is redacted from every error line all the same, so that it is never echoed, neither as
+    given nor normalized as a package name (lowercase).
+    """
+    found = []
+    words = list(args)
+    for i, word in enumerate(words):
+        if word == "--":
+            break
+        if word not in ("-c", "--credentials"):
+            continue
+        key, secret, third = ([*words[i + 1 : i + 4], "", "", ""])[:3]
+        if not key or ":" in key or key.startswith("-") or not secret or secret.startswith("-") or "--" in (key, secret):
+            continue
+        if third and not third.startswith("-") and not looks_like_token(third) and _TOKEN_CHARS.match(third):
+            # As given, and as a package name would be shown (PEP 503 normalized).
+            found += [third, third.lower(), re.sub(r"[-_.]+", "-", third).lower()]
+    return list(dict.fromkeys(found))
 
 
 def given_keys(args: Sequence[str]) -> list[str]:

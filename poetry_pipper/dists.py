@@ -14,6 +14,7 @@ import hashlib
 import io
 import posixpath
 import re
+import stat
 import tarfile
 import zipfile
 import zlib
@@ -41,6 +42,8 @@ MAX_SDIST_UNPACKED = 4 * 1024**3
 #: PKG-INFO and a wheel's WHEEL file are small; anything bigger is refused.
 MAX_PKG_INFO = 1024 * 1024
 MAX_WHEEL_FILE = 64 * 1024
+MAX_WHEEL_MEMBERS = 100_000
+MAX_WHEEL_UNPACKED = 16 * 1024**3
 #: Longest member name, and longest pax/GNU extended header (both read into memory by tarfile).
 MAX_MEMBER_NAME = 1024
 MAX_EXTENDED_HEADER = 1024 * 1024
@@ -338,6 +341,44 @@ def check_wheel_tags(wheel: zipfile.ZipFile, filename: str) -> None:
     name_build = f"{build[0]}{build[1]}" if build else None
     if builds and [b.strip() for b in builds] != [name_build]:
         raise FormatError(f"{origin}: WHEEL says Build {_show(builds[0].strip())}, the file name says {name_build or 'none'}; rebuild it")
+
+
+def check_wheel_members(wheel: zipfile.ZipFile, filename: str) -> None:
+    """Refuse a wheel whose members could escape an installation or exhaust the disk.
+
+    Installers guard against these too; a repository must not serve them in the first place, and
+    ``pipper install`` checks the wheels it downloads again before pip sees them. Refused: more than
+    :data:`MAX_WHEEL_MEMBERS` members, absolute paths, ``..`` components, backslashes and control
+    characters in names, duplicate names, symlinks, more than :data:`MAX_WHEEL_UNPACKED` bytes
+    unpacked, and a member compressed more than 100:1 beyond 10 MB (a zip bomb).
+    """
+    origin = _plain(filename)
+    members = wheel.infolist()
+    if len(members) > MAX_WHEEL_MEMBERS:
+        raise FormatError(f"{origin}: more than {MAX_WHEEL_MEMBERS} members; refusing it")
+    seen: set[str] = set()
+    total = 0
+    for info in members:
+        name = info.filename
+        where = f"{origin}: member {_show(name)}"
+        if len(name) > MAX_MEMBER_NAME:
+            raise FormatError(f"{where[:200]} has a name longer than {MAX_MEMBER_NAME} characters; refusing it")
+        if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
+            raise FormatError(f"{where} is an absolute path; refusing it")
+        if ".." in name.split("/"):
+            raise FormatError(f"{where} has a '..' component; refusing it")
+        if "\\" in name or not name.isprintable():
+            raise FormatError(f"{where} is not a plain relative path; refusing it")
+        if name in seen:
+            raise FormatError(f"{where} appears twice; refusing it")
+        seen.add(name)
+        if stat.S_ISLNK(info.external_attr >> 16):
+            raise FormatError(f"{where} is a symlink; refusing it")
+        if info.file_size > 10 * 1024 * 1024 and info.file_size > 100 * max(info.compress_size, 1):
+            raise FormatError(f"{where} has a suspicious compression ratio; refusing it")
+        total += info.file_size
+        if total > MAX_WHEEL_UNPACKED:
+            raise FormatError(f"{origin}: more than {MAX_WHEEL_UNPACKED} bytes unpacked; refusing it")
 
 
 def _wheel_fields(wheel: zipfile.ZipFile, origin: str) -> Any:

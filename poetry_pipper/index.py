@@ -17,18 +17,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
+from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from .errors import FormatError, NewerFormatError
 from .keys import file_key
 from .schema import Fields, is_normalized_name, is_project_name, is_requirement, parse_json
+from .schema import file_kind as file_kind
 
 FORMAT_VERSION = 2
 #: The root list's shape is unchanged since format 1: it is still written as format 1, so that
@@ -60,24 +55,6 @@ def loads(data: bytes, origin: str, *, max_bytes: int = MAX_INDEX) -> tuple[dict
             f"{origin} uses repository format {fmt}, this pipper reads up to {FORMAT_VERSION}: upgrade poetry-pipper"
         )
     return value, fmt
-
-
-def file_kind(filename: str, project: str, version: str) -> str | None:
-    """``wheel`` or ``sdist`` when ``filename`` is one of ``project`` ``version``, else None."""
-    if "/" in filename or "\\" in filename:
-        return None
-    try:
-        if filename.endswith(".whl"):
-            name, parsed, _build, _tags = parse_wheel_filename(filename)
-            kind = WHEEL
-        elif filename.endswith(".tar.gz"):
-            name, parsed = parse_sdist_filename(filename)
-            kind = SDIST
-        else:
-            return None
-    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
-        return None
-    return kind if name == canonicalize_name(project) and parsed == Version(version) else None
 
 
 @dataclass(frozen=True)
@@ -146,8 +123,9 @@ class DistFile:
             requires_python=f.optional_text("requires_python", limit=500),
             requires_dist=tuple(f.strings("requires_dist", check=is_requirement, what="a PEP 508 requirement")),
             metadata_sha256=f.sha256("metadata_sha256", required=False) or None,
-            summary=f.text("summary", limit=2000), dependencies=tuple(f.strings("dependencies")),
-            yanked=f.boolean("yanked"), yanked_reason=f.text("yanked_reason", limit=1000), yanked_at=f.time("yanked_at"),
+            summary=f.text("summary", limit=2000, neutralize=True), dependencies=tuple(f.strings("dependencies")),
+            yanked=f.boolean("yanked"), yanked_reason=f.text("yanked_reason", limit=1000, neutralize=True),
+            yanked_at=f.time("yanked_at"),
         )
 
     @classmethod
@@ -331,7 +309,7 @@ class PackageIndex:
         indexed = f.text("name", required=True, limit=200)
         if not is_normalized_name(indexed) or (name is not None and indexed != name):
             f.fail(f"'name' is {indexed[:100]!r}, not the normalized name {name or ''} its key says")
-        index = cls(indexed, f.text("display_name") or indexed, stored_format=fmt)
+        index = cls(indexed, f.text("display_name", limit=200, neutralize=True) or indexed, stored_format=fmt)
         for version, entry in f.obj("releases", required=True).items():
             try:
                 normal = str(Version(version))

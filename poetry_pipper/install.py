@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
@@ -26,11 +25,12 @@ from .cache import cached_file, entry_dir
 from .errors import NotFound, PipperError
 from .index import SDIST, DistFile, PackageIndex, Release
 from .piprun import EarlyPip, run_pip
-from .resolve import Pick, Resolution, Resolver, select
+from .resolve import Pick, Resolution, Resolver, allowed, select
 from .sources import ReleaseSource
 from .specs import PackageSpec
 from .storage.base import Progress
 from .targets import Target
+from .truth import check_against_wheel
 from .uploads import read_upload
 
 WORKERS = 16  # parallel downloads, on the connections resolving opened (prefetch.WORKERS)
@@ -105,10 +105,8 @@ def plan(
         name = pick.project
         installed = installed_version(name, target, search_path)
         version = Version(pick.version)
-        combined = SpecifierSet()
-        for constraint in resolution.constraints.get(name, []):
-            combined &= constraint.specifier
-        satisfied = installed is not None and combined.contains(installed, prereleases=True)
+        satisfied = installed is not None and bool(
+            allowed([c.specifier for c in resolution.constraints.get(name, [])], [installed], prereleases=True))
         if installed is not None and installed == version:
             action = "keep"
         elif installed is not None and satisfied and name not in local_files and (not upgrade or installed >= version):
@@ -209,44 +207,87 @@ def download(
     extract: bool = False,
     allow_sdist: bool = True,
     progress: Callable[[DistFile], Progress | None] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> list[str]:
     """``pipper download``: resolve for ``target``, fetch (verified, cached) and save into ``out``:
     a bundle per wheel (or, with ``extract``, the wheel and its metadata JSON), sdists as they are.
-    Returns the paths saved."""
+    Returns the paths saved; ``warn`` is told of each dependency left out (resolve.url_warning)."""
+    check_destination(out)  # before anything is downloaded
     if deps:
         resolution = resolve(repo, specs, target, pre=pre, allow_sdist=allow_sdist)
     else:
         picks: dict[str, Pick] = {s.name: select(repo, _require(repo, s.name), s, target, pre=pre, allow_sdist=allow_sdist)
                  for s in specs if target.evaluate(s.marker)}
         resolution = Resolution(picks)
+    for line in resolution.warnings:
+        if warn is not None:
+            warn(line)
     # An empty search path: nothing counts as installed, every file is fetched.
     steps = plan(resolution, source=str(repo.location), search_path=[])
     fetch(repo, steps, progress)
-    if out.exists() and not out.is_dir():
-        raise PipperError(f"{out} is a file, not a directory: pass -d with a directory to save into")
-    out.mkdir(parents=True, exist_ok=True)
+    check_against_wheels(steps)
+    check_destination(out, create=True)
     saved: list[str] = []
     for step in steps:
         assert step.path is not None
-        saved += _save(step, out, extract)
+        try:
+            saved += _save(step, out, extract)
+        except OSError as exc:
+            done = f" (saved before it: {', '.join(saved)})" if saved else ""
+            raise PipperError(f"cannot save {step.dist.filename} into {out}: {exc.strerror}{done}") from None
     return saved
 
 
+def check_against_wheels(steps: Iterable[Step]) -> None:
+    """Each fetched wheel's own METADATA against the index entry it was resolved with (truth.py)."""
+    for step in steps:
+        if step.path is not None and step.action != "keep":
+            check_against_wheel(step.dist, step.path)
+
+
+def check_destination(out: Path, *, create: bool = False) -> None:
+    """``-d``: a directory, or one that can be made (a file on its path is refused); made with ``create``.
+
+    Checked before anything is downloaded, and made only once the files are there to be saved.
+    """
+    if out.exists() and not out.is_dir():
+        raise PipperError(f"{out} is a file, not a directory: pass -d with a directory to save into")
+    existing = next((p for p in out.absolute().parents if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise PipperError(f"cannot use {out} as the -d directory: {existing} is a file")
+    if create:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise PipperError(f"cannot use {out} as the -d directory: {exc.strerror}") from None
+
+
 def _save(step: Step, out: Path, extract: bool) -> list[str]:
+    """The file, under its validated name (schema.file_kind: no separator, no markup) in ``out``."""
     dist = step.dist
     if dist.kind == SDIST or extract:
-        target = out / dist.filename
+        target = out / _plain(dist.filename)
         tmp = out / f".pipper-tmp-{dist.filename}"
         assert step.path is not None
-        shutil.copyfile(step.path, tmp)
-        tmp.replace(target)
+        try:
+            shutil.copyfile(step.path, tmp)
+            tmp.replace(target)
+        finally:
+            tmp.unlink(missing_ok=True)
         if dist.kind == SDIST:
             return [str(target)]
-        meta_path = out / f"{dist.project}-{dist.version}.json"
+        meta_path = out / _plain(f"{dist.project}-{dist.version}.json")
         meta_path.write_text(json.dumps(bundle_meta(dist, target).to_json(), indent=2, sort_keys=True) + "\n")
         return [str(target), str(meta_path)]
     assert step.path is not None
     return [str(write_bundle(step.path, bundle_meta(dist, step.path), out))]
+
+
+def _plain(filename: str) -> str:
+    """A file name made from bucket text, checked once more where a path is built from it."""
+    if not filename or "/" in filename or "\\" in filename or filename.startswith(".") or "\x00" in filename:
+        raise PipperError(f"{filename[:100]!r} is not a file name; run `pipper verify` on the repository")
+    return filename
 
 
 def bundle_meta(dist: DistFile, wheel: Path) -> BundleMeta:
@@ -347,8 +388,10 @@ def run_install(
     progress: Callable[[DistFile], Progress | None] | None = None,
     early: EarlyPip | None = None,
 ) -> str | None:
-    """Fetch the files the plan needs and run pip once; pip's output, or None if nothing was to do."""
+    """Fetch the files the plan needs, check each wheel's METADATA against the index, and run pip once;
+    pip's output, or None if nothing was to do."""
     fetch(repo, steps, progress)
+    check_against_wheels(steps)
     paths = [s.path for s in steps if s.action != "keep" and s.path is not None]
     if not paths:
         return None

@@ -12,6 +12,7 @@ Layout::
     simple/<name>/index.html                               PEP 503 project page (HTML)
     simple/                                                PEP 691 root page (JSON; S3 only)
     simple/<name>/                                         PEP 691 project page (JSON; S3 only)
+    pending/<name>.json                                    a prune's unfinished changes to a package (pending.py)
 
 ``<name>`` is the PEP 503 normalized project name, ``<version>`` the normalized PEP 440
 version. Files live in a directory named after their own sha256, so two different
@@ -36,6 +37,7 @@ FILE_CACHE = "public, max-age=31536000, immutable"
 ROOT_INDEX = "packages/index.json"
 SIMPLE_ROOT = "simple/index.html"
 SIMPLE_ROOT_JSON = "simple/"
+PENDING_PREFIX = "pending/"
 
 
 def package_dir(name: str) -> str:
@@ -86,3 +88,8 @@ def simple_key(name: str) -> str:
 def simple_json_key(name: str) -> str:
     """The PEP 691 page, at the key ``<index-url><name>/`` itself (S3 only)."""
     return f"simple/{name}/"
+
+
+def pending_key(name: str) -> str:
+    """The changes a prune has begun on a package and not finished yet (:mod:`.pending`)."""
+    return f"{PENDING_PREFIX}{name}.json"

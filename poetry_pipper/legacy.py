@@ -227,7 +227,7 @@ class LegacyReader:
 
 def read_legacy_bundle(storage: Storage, key: str, workdir: Path, progress: Progress | None = None) -> tuple[BundleMeta, Path]:
     """Download a 0.x bundle (one GET) and extract its wheel into ``workdir``; sha256 computed, not verified."""
-    local = workdir / key.rsplit("/", 1)[-1]
+    local = workdir / "pipper-0x-bundle.pipper"  # never a path made of the key (bucket text)
     storage.download(key, local, progress=progress)
     try:
         return read_bundle(local, workdir)

@@ -13,7 +13,7 @@ When a later step fails after a record was written, the error says what was writ
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from packaging.utils import canonicalize_name
@@ -140,32 +140,51 @@ def _after_records(repo: Repository, done: str, step: Callable[[], PackageIndex]
 
 
 def sync_version(repo: Repository, name: str, version: str) -> PackageIndex:
-    """Make one version's index entry agree with its records: added, changed, or removed when none is left.
+    """Make one version's index entry agree with its records: added, changed, or removed when none is left."""
+    return sync_versions(repo, name, [version])
 
-    The records are read inside the compare-and-swap, so the last index write always reflects
-    the newest records. The index-only hints (``private_requires``, ``private_closure``) are kept.
+
+def sync_versions(repo: Repository, name: str, versions: Iterable[str], *, check_page: bool = False) -> PackageIndex:
+    """Make some versions' index entries agree with their records, in one compare-and-swap.
+
+    The records are read inside the compare-and-swap (one LIST, one GET per record of those
+    versions), so the last index write always reflects the newest records. The index-only hints
+    (``private_requires``, ``private_closure``) is kept. ``check_page``: rewrite the page if it differs even when the
+    index is already right (what finishing an interrupted change needs).
     """
-    project, version = canonicalize_name(name), str(parse_version(version))
+    project = canonicalize_name(name)
+    wanted = sorted({str(parse_version(version)) for version in versions})
+    prefix = releases_prefix(project) + (wanted[0] if len(wanted) == 1 else "")
+    wanted_set = set(wanted)
 
     def mutate(index: PackageIndex) -> bool:
-        files = {dist.filename: dist for dist in version_records(repo, project, version).files.values()}
-        current = index.releases.get(version)
-        if not files:
-            if current is None:
-                return False
-            del index.releases[version]
-            return True
-        hints = current.private_requires if current is not None else ()
-        closure = current.private_closure if current is not None else ()
-        release = Release.of(*files.values(), private_requires=hints, private_closure=closure)
-        if current == release:
-            return False
-        display = index.display_name if index.releases else release.name
-        index.releases[version] = release
-        index.display_name = display  # yanking an old version does not rename the package
-        return True
+        refs = [ref for ref in record_refs(repo.storage, project, repo.storage.list(prefix)) if ref.version in wanted_set]
+        found = read_records(repo.storage, project, refs).files
+        changed = False
+        for version in wanted:
+            files = {dist.filename: dist for (v, _f), dist in sorted(found.items()) if v == version}
+            changed |= _sync_entry(index, version, files)
+        return changed
 
-    return repo.cas.update(repo.index_doc(project), mutate).value
+    return repo.cas.update(repo.index_doc(project), mutate, check_page=check_page).value
+
+
+def _sync_entry(index: PackageIndex, version: str, files: dict[str, DistFile]) -> bool:
+    current = index.releases.get(version)
+    if not files:
+        if current is None:
+            return False
+        del index.releases[version]
+        return True
+    hints = current.private_requires if current is not None else ()
+    closure = current.private_closure if current is not None else ()
+    release = Release.of(*files.values(), private_requires=hints, private_closure=closure)
+    if current == release:
+        return False
+    display = index.display_name if index.releases else release.name
+    index.releases[version] = release
+    index.display_name = display  # yanking an old version does not rename the package
+    return True
 
 
 def sync_root(repo: Repository, name: str) -> None:
@@ -188,6 +207,11 @@ def sync_root(repo: Repository, name: str) -> None:
         return True
 
     repo.cas.update(repo.root_doc(), mutate)
+
+
+def _synced_root(repo: Repository, project: str, index: PackageIndex) -> PackageIndex:
+    sync_root(repo, project)
+    return index
 
 
 def delete(repo: Repository, text: str, *, filename: str | None = None) -> list[DistFile]:
@@ -219,8 +243,11 @@ def delete(repo: Repository, text: str, *, filename: str | None = None) -> list[
     label = f"{project} {version}" + (f" ({filename})" if filename else "")
     index = _after_records(repo, f"{label} was deleted (its records were removed)",
                            lambda: sync_version(repo, project, version))
-    if not index.releases:
-        sync_root(repo, project)
-    for dist in files:
-        discard(repo, dist)
+    try:
+        if not index.releases:
+            _after_records(repo, f"{label} was deleted (its records and index entry were removed)",
+                           lambda: _synced_root(repo, project, index))
+    finally:
+        for dist in files:  # unpublished already: its files go even when the root list could not be updated
+            discard(repo, dist)
     return files

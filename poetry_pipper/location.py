@@ -12,6 +12,9 @@ from .errors import PipperError
 
 DEFAULT_PREFIX = "pipper"
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_REGION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MAX_URL = 2048
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,29 @@ def _check_bucket(bucket: str, given: str) -> str:
     return bucket
 
 
+def check_endpoint(url: str, what: str = "S3 endpoint (--endpoint-url, $AWS_ENDPOINT_URL or a repository's endpoint_url)") -> str:
+    """An S3 endpoint: ``http(s)://host[:port][/path]``, nothing else (botocore fails obscurely on the rest)."""
+    try:
+        parsed = urlparse(url)
+        port = parsed.port  # a port that is not a number raises here
+    except ValueError:
+        parsed, port = None, None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.hostname or _CONTROL.search(url) \
+            or parsed.query or parsed.fragment or len(url) > MAX_URL:
+        raise PipperError(
+            f"invalid {what} {url[:200]!r}: use an http(s) URL such as https://minio.example.com:9000"
+        )
+    del port
+    return url
+
+
+def check_region(region: str, what: str = "region (--region or a repository's region)") -> str:
+    """An AWS region name (us-east-1, eu-central-1, or an S3-compatible server's own name)."""
+    if not _REGION.match(region):
+        raise PipperError(f"invalid {what} {region[:100]!r}: use a region name such as us-east-1")
+    return region
+
+
 def parse_location(text: str, *, endpoint_url: str | None = None, region: str | None = None) -> Location:
     """Parse ``-b/--bucket``: a bare bucket name, ``s3://bucket[/prefix]``, ``file:///dir`` or a path.
 
@@ -65,7 +91,16 @@ def parse_location(text: str, *, endpoint_url: str | None = None, region: str | 
     raw = text.strip()
     if not raw:
         raise PipperError("empty repository location: pass -b s3://bucket/prefix, a bucket name or a directory")
+    if _CONTROL.search(raw) or len(raw) > MAX_URL:
+        raise PipperError(
+            f"invalid repository location {raw[:200]!r}: it holds control characters or is over {MAX_URL}"
+            " characters long; pass s3://bucket/prefix, a bucket name or a directory"
+        )
     endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
+    if endpoint_url:
+        check_endpoint(endpoint_url)
+    if region:
+        check_region(region)
     if raw.startswith("s3://"):
         parsed = urlparse(raw)
         bucket = _check_bucket(parsed.netloc, raw)
@@ -76,6 +111,8 @@ def parse_location(text: str, *, endpoint_url: str | None = None, region: str | 
         if parsed.netloc not in ("", "localhost"):
             raise PipperError(f"invalid file URL {raw!r}: use file:///absolute/path")
         path = Path(unquote(parsed.path))
+        if _CONTROL.search(str(path)):
+            raise PipperError(f"invalid file URL {raw!r}: its path holds control characters (%00 and the like)")
         if not path.is_absolute():
             raise PipperError(f"invalid file URL {raw!r}: use file:///absolute/path")
         return Location(path=path)

@@ -31,7 +31,7 @@ import re
 import shlex
 import stat
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -372,18 +372,11 @@ def _read_uv(data: Mapping[str, Any], display: str, reader: _Reader) -> None:
         source = _table(entry, "source", where) or {}
         files = [_table(entry, "sdist", where), *_list(entry, "wheels", where)]
         reader.count(where, len(files))
-        hashes: set[str] = set()
-        locations = []
-        for item in files:
-            if item is None:
-                continue
-            if not isinstance(item, dict):
-                raise FormatError(f"{where}: a wheel entry is {show(item)}, not a table; regenerate it with `uv lock`")
-            if "hash" in item:
-                digest = _prefixed_hash(item["hash"], where)
-                if digest:
-                    hashes.add(digest)
-            locations += [str(item[key]) for key in ("url", "path", "filename") if key in item]
+
+        def uv_hash(item: Mapping[str, Any], where: str = where) -> str | None:
+            return _prefixed_hash(item["hash"], where) if "hash" in item else None
+
+        hashes, locations = _files(files, where, uv_hash, ("url", "path", "filename"), "regenerate it with `uv lock`")
         if "version" in entry:
             version: Version | None = _version(entry["version"], where)
         elif _UV_LOCAL_SOURCES & source.keys():
@@ -406,17 +399,12 @@ def _read_pylock(data: Mapping[str, Any], display: str, reader: _Reader) -> None
         where = f"{where} ({name})"
         files = [_table(entry, "sdist", where), _table(entry, "archive", where), *_list(entry, "wheels", where)]
         reader.count(where, len(files))
-        hashes: set[str] = set()
-        locations = []
-        for item in files:
-            if item is None:
-                continue
-            if not isinstance(item, dict):
-                raise FormatError(f"{where}: a wheel entry is {show(item)}, not a table; regenerate the file")
+
+        def pylock_hash(item: Mapping[str, Any], where: str = where) -> str | None:
             digests = _table(item, "hashes", where) or {}
-            if "sha256" in digests:
-                hashes.add(_sha256(digests["sha256"], where))
-            locations += [str(item[key]) for key in ("name", "url", "path") if key in item]
+            return _sha256(digests["sha256"], where) if "sha256" in digests else None
+
+        hashes, locations = _files(files, where, pylock_hash, ("name", "url", "path"), "regenerate the file")
         if "version" in entry:
             version: Version | None = _version(entry["version"], where)
         elif _PYLOCK_LOCAL_KEYS & entry.keys():
@@ -424,6 +412,25 @@ def _read_pylock(data: Mapping[str, Any], display: str, reader: _Reader) -> None
         else:
             version = _version_from_files(name, locations)
         _pin_or_warn(reader, name, version, hashes, display, where)
+
+
+def _files(
+    files: Iterable[Any], where: str, digest: Callable[[Mapping[str, Any]], str | None], keys: tuple[str, ...],
+    regenerate: str,
+) -> tuple[set[str], list[str]]:
+    """The sha256 hashes and the locations (URLs, paths, file names) of a lock entry's file tables."""
+    hashes: set[str] = set()
+    locations: list[str] = []
+    for item in files:
+        if item is None:
+            continue
+        if not isinstance(item, dict):
+            raise FormatError(f"{where}: a wheel entry is {show(item)}, not a table; {regenerate}")
+        found = digest(item)
+        if found:
+            hashes.add(found)
+        locations += [str(item[key]) for key in keys if key in item]
+    return hashes, locations
 
 
 def _version_from_files(name: NormalizedName, locations: Iterable[str]) -> Version | None:

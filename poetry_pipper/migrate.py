@@ -17,6 +17,7 @@ from .errors import AlreadyPublished, FormatError, PipperError
 from .legacy import Bundle, find_bundles, read_legacy_bundle
 from .publish import publish_upload
 from .repository import Repository
+from .schema import is_normalized_name
 from .uploads import wheel_upload
 
 
@@ -59,25 +60,42 @@ def migrate(repo: Repository, *, dry_run: bool = False, report: Callable[[Outcom
         if report:
             report(outcome)
 
-    for bundle in find_bundles(repo.storage):
-        url = repo.storage.location.key_url(bundle.key)
-        if bundle.version is None:
-            done(Outcome(bundle.key, bundle.folder, "", "failed",
-                         f"{url}: not a pipper 0.x version name (v1-2-3[__pre_...][__build_...]) that PEP 440 can express"))
-            continue
-        version = str(bundle.version)
+    try:
+        for bundle in find_bundles(repo.storage):
+            _one(repo, bundle, dry_run, present, done)
+    except PipperError as exc:
+        migrated = sum(1 for o in outcomes if o.status == "migrated")
+        if not migrated:
+            raise
+        raise PipperError(f"{exc} [migrate had migrated {migrated} bundle(s) before this failure: run it again to"
+                          " resume]") from None
+    return outcomes
+
+
+def _one(repo: Repository, bundle: Bundle, dry_run: bool, present: dict[str, set[str]],
+         done: Callable[[Outcome], None]) -> None:
+    """One 0.x bundle: migrated (or, dry, whether it would be), else what is wrong with it."""
+    url = repo.storage.location.key_url(bundle.key)
+    if bundle.version is None:
+        done(Outcome(bundle.key, bundle.folder, "", "failed",
+                     f"{url}: not a pipper 0.x version name (v1-2-3[__pre_...][__build_...]) that PEP 440 can express"))
+        return
+    version = str(bundle.version)
+    project = canonicalize_name(bundle.folder)
+    if not is_normalized_name(project):
+        done(Outcome(bundle.key, "", version, "failed",
+                     f"{url}: its folder is not a package name (letters, digits, '.', '_', '-'); left as it is"))
+        return
+    try:
         if dry_run:
-            project = canonicalize_name(bundle.folder)
             if project not in present:
                 present[project] = _published_versions(repo, project)
-            status = "already present" if version in present[project] else "would migrate"
-            done(Outcome(bundle.key, bundle.folder, version, status))
-            continue
-        try:
+            done(Outcome(bundle.key, bundle.folder, version,
+                         "already present" if version in present[project] else "would migrate"))
+        else:
             done(_migrate_one(repo, bundle, version))
-        except PipperError as exc:
-            done(Outcome(bundle.key, bundle.folder, version, "failed", str(exc)))
-    return outcomes
+    except PipperError as exc:
+        done(Outcome(bundle.key, bundle.folder, version, "failed", str(exc)))
 
 
 def _published_versions(repo: Repository, project: str) -> set[str]:

@@ -29,7 +29,7 @@ from pathlib import Path
 from .cas import UNREAD, Outcome, Unread
 from .closure import closure_of, reach, spread, with_closures
 from .dependencies import dependency_names, private_requires
-from .errors import AlreadyPublished, FormatError, PreconditionFailed, StorageError
+from .errors import AlreadyPublished, FormatError, PipperError, PreconditionFailed, StorageError
 from .index import DistFile, PackageIndex, RootIndex
 from .keys import FILE_CACHE, JSON_TYPE, index_key, record_key
 from .legacy import legacy_names
@@ -65,7 +65,16 @@ def publish_paths(
             workdir = Path(tmp, str(number))
             workdir.mkdir()
             uploads.append(read_upload(path, workdir))
-        return [publish_upload(repo, u, force=force, progress=progress(u) if progress else None) for u in uploads]
+        results: list[PublishResult] = []
+        for upload in uploads:
+            try:
+                results.append(publish_upload(repo, upload, force=force, progress=progress(upload) if progress else None))
+            except PipperError as exc:
+                if not results:
+                    raise
+                done = ", ".join(f"{r.dist.filename} ({r.status})" for r in results)
+                raise PipperError(f"{exc} [before this failure: {done}]") from None
+        return results
 
 
 def publish_file(repo: Repository, path: Path, *, force: bool = False, progress: Progress | None = None) -> PublishResult:
@@ -91,10 +100,10 @@ def publish_upload(repo: Repository, upload: Upload, *, force: bool = False, pro
     if existing is not None and existing.sha256 == dist.sha256:
         # Same content: finish whatever an earlier publisher may have left undone.
         if index is None or index.get(version) is None or filename not in index.releases[version].files:
-            commit_index(repo, existing)
+            _after_record(repo, existing, "is already published", lambda: commit_index(repo, existing))
         else:
             assert index_blob is not None
-            finish(repo, index, index_blob.etag)
+            _after_record(repo, existing, "is already published", lambda: finish(repo, index, index_blob.etag))
         return PublishResult(existing, "already published", url)
     if existing is not None and not force:
         raise _conflict(existing, dist)
@@ -107,11 +116,23 @@ def publish_upload(repo: Repository, upload: Upload, *, force: bool = False, pro
         _create_record(repo, dist, existing_blob)
     except PreconditionFailed:
         return _after_lost_race(repo, dist, url)
-    commit_index(repo, dist, first=index_blob)
+    what = "was published" if existing is None else "replaced the file published before"
+    _after_record(repo, dist, what, lambda: commit_index(repo, dist, first=index_blob))
     if existing is not None:
         discard(repo, existing)
         return PublishResult(dist, "replaced", url)
     return PublishResult(dist, "published", url)
+
+
+def _after_record(repo: Repository, dist: DistFile, what: str, step: Callable[[], object]) -> None:
+    """A step after the commit point (the record is written): a failure says the file is published."""
+    try:
+        step()
+    except PipperError as exc:
+        raise PipperError(
+            f"{dist.filename} {what} (its record was written), but updating {repo.location}'s index, pages or root"
+            f" list failed: {exc}; run `pipper reindex` to finish"
+        ) from None
 
 
 def _create_record(repo: Repository, dist: DistFile, existing: Blob | None) -> None:
@@ -135,7 +156,7 @@ def _after_lost_race(repo: Repository, dist: DistFile, url: str) -> PublishResul
     winner_blob = repo.storage.get(key)
     winner = DistFile.from_record(winner_blob.data, key) if winner_blob else None
     if winner is not None and winner.sha256 == dist.sha256:
-        commit_index(repo, winner)
+        _after_record(repo, winner, "is published", lambda: commit_index(repo, winner))
         # Our own write, applied but its reply lost and retried, also lands here.
         ours = winner_blob is not None and winner_blob.data == dist.record_bytes()
         return PublishResult(winner, "published" if ours else "already published", url)

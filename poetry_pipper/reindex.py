@@ -18,7 +18,7 @@ from typing import Any
 from .cas import Doc
 from .closure import closure_of, graph_reach
 from .dependencies import private_requires
-from .errors import FormatError, NewerFormatError
+from .errors import FormatError, NewerFormatError, PipperError
 from .index import FORMAT_VERSION, DistFile, PackageIndex, RootIndex, newest
 from .keys import index_key, parse_record_key
 from .legacy import legacy_names
@@ -64,11 +64,17 @@ def reindex(repo: Repository, *, progress: Callable[[str], None] | None = None) 
     graph = {name: {*private_requires(found[name].values(), known | {name}), *_kept_hints(repo, name, blobs[name])}
              for name in names}
     reaches = graph_reach(graph)
-    for name in names:
-        if progress:
-            progress(name)
-        _reindex_package(repo, name, known, report, reaches, blobs[name])
-    _rebuild_root(repo, report)
+    try:
+        for name in names:
+            if progress:
+                progress(name)
+            _reindex_package(repo, name, known, report, reaches, blobs[name])
+        _rebuild_root(repo, report)
+    except PipperError as exc:
+        if not report.written or isinstance(exc, NewerFormatError):
+            raise
+        shown = ", ".join(report.written[:3]) + (f" and {len(report.written) - 3} more" if len(report.written) > 3 else "")
+        raise PipperError(f"{exc} [reindex had rewritten {shown} before this failure: run it again to finish]") from None
     return report
 
 
@@ -80,16 +86,25 @@ def _kept_hints(repo: Repository, name: str, blob: Blob | None) -> set[str]:
     return {h for release in index.releases.values() for h in release.private_requires} if index else set()
 
 
-def _lenient(doc: Doc[Any], empty: Callable[[], Any]) -> Doc[Any]:
-    """The document read as its empty value when unreadable (rebuilt from the records); a newer format refuses."""
+def _lenient(doc: Doc[Any], empty: Callable[[], Any], unreadable: set[str] | None = None) -> Doc[Any]:
+    """The document read as its empty value when unreadable (rebuilt from the records); a newer format refuses.
+
+    ``unreadable`` holds the key while the last read of it was garbage: it must be written even when what
+    the records say is just as empty (a package all of whose versions were deleted, an empty repository).
+    """
 
     def parse(data: bytes) -> Any:
         try:
-            return doc.parse(data)
+            value = doc.parse(data)
         except NewerFormatError:
             raise
         except FormatError:
+            if unreadable is not None:
+                unreadable.add(doc.key)
             return empty()
+        if unreadable is not None:
+            unreadable.discard(doc.key)
+        return value
 
     return replace(doc, parse=parse)
 
@@ -154,13 +169,14 @@ def _reindex_package(repo: Repository, name: str, known: set[str], report: Reind
         latest = newest(rebuilt.releases.values())
         display = index.display_name if index.releases or not latest else latest.name
         if (index.name == name and rebuilt.releases == index.releases and display == index.display_name
-                and index.stored_format == FORMAT_VERSION):
+                and index.stored_format == FORMAT_VERSION and not unreadable):
             return False
         index.name, index.display_name, index.releases = name, display, rebuilt.releases
         index.stored_format = FORMAT_VERSION
         return True
 
-    doc = _lenient(repo.index_doc(name), lambda: PackageIndex.empty(name))
+    unreadable: set[str] = set()
+    doc = _lenient(repo.index_doc(name), lambda: PackageIndex.empty(name), unreadable)
     outcome = repo.cas.update(doc, mutate, check_page=True, first=first)
     report.skipped += sorted(skipped, key=lambda p: p.key)
     if outcome.written:
@@ -184,12 +200,13 @@ def _rebuild_root(repo: Repository, report: ReindexReport) -> None:
             index = doc.parse(blob.data)
             if index.releases:
                 wanted[name] = root.packages.get(name) or index.display_name
-        if wanted == root.packages and legacy == root.legacy:
+        if wanted == root.packages and legacy == root.legacy and not unreadable:
             return False
         root.packages, root.legacy = wanted, legacy
         return True
 
-    doc = _lenient(repo.root_doc(), RootIndex)
+    unreadable: set[str] = set()
+    doc = _lenient(repo.root_doc(), RootIndex, unreadable)
     outcome = repo.cas.update(doc, rebuild, check_page=True)
     if outcome.written:
         report.written.append(doc.key)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import SpecifierSet
+from packaging.specifiers import Specifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
@@ -79,16 +79,27 @@ class Resolution:
     constraints: dict[str, list[Constraint]] = field(default_factory=dict)
     #: requested specs whose environment marker is false on the target (as pip's "Ignoring ...")
     ignored: list[str] = field(default_factory=list)
+    #: dependencies read from the repository and left out, one line each (direct URL references)
+    warnings: list[str] = field(default_factory=list)
 
     def ordered(self) -> list[Pick]:
         return [self.picks[name] for name in sorted(self.picks)]
 
 
-def requirements(dist: DistFile, target: Target, extras: Iterable[str] = ()) -> list[tuple[str, Constraint]]:
+def url_warning(dist: DistFile, text: str) -> str:
+    """The one-line warning for a direct URL reference read from the repository (never followed)."""
+    return (f"ignoring {dist.name} {dist.version}'s dependency {text[:200]!r}: a direct URL reference from the"
+            " repository is never followed (`pipper publish` refuses them; `pipper verify` checks the index)")
+
+
+def requirements(
+    dist: DistFile, target: Target, extras: Iterable[str] = (), *, warn: Callable[[str], None] | None = None
+) -> list[tuple[str, Constraint]]:
     """Every dependency of a file that applies on the target, wanted with ``extras``.
 
     Requires-Dist entries that are not PEP 508, and direct URL references, are never followed:
-    a repository must not send an installer to an arbitrary URL (they are refused at publish).
+    a repository must not send an installer to an arbitrary URL (they are refused at publish);
+    ``warn`` is told of each URL reference skipped.
     """
     origin = f"required by {dist.name} {dist.version}"
     found: list[tuple[str, Constraint]] = []
@@ -97,7 +108,11 @@ def requirements(dist: DistFile, target: Target, extras: Iterable[str] = ()) -> 
             req = Requirement(text)
         except InvalidRequirement:
             continue
-        if req.url or not target.evaluate(req.marker, extras):
+        if req.url:
+            if warn is not None:
+                warn(url_warning(dist, text))
+            continue
+        if not target.evaluate(req.marker, extras):
             continue
         found.append((canonicalize_name(req.name), Constraint(req.specifier, origin, text, frozenset(req.extras))))
     for text in dist.dependencies:
@@ -110,6 +125,20 @@ def requirements(dist: DistFile, target: Target, extras: Iterable[str] = ()) -> 
         if target.evaluate(spec.marker, extras):
             found.append((spec.name, Constraint(spec.specifier, origin, text, spec.extras)))
     return found
+
+
+def clauses(specifiers: Iterable[SpecifierSet]) -> list[Specifier]:
+    """The distinct clauses of several specifier sets (a request may repeat one many times)."""
+    return list(dict.fromkeys(clause for specifier in specifiers for clause in specifier))
+
+
+def allowed(specifiers: Iterable[SpecifierSet], versions: Iterable[Version], *, prereleases: bool) -> list[Version]:
+    """The versions every specifier allows, as ``SpecifierSet.filter`` with ``prereleases`` given, in time
+    linear in versions x clauses (``&``-ing the sets one by one, or packaging's range intersection of
+    many ``!=`` clauses, is quadratic)."""
+    checks = clauses(specifiers)
+    return [v for v in versions
+            if (prereleases or not v.is_prerelease) and all(c.contains(v, prereleases=True) for c in checks)]
 
 
 def _is_exact(specifier: SpecifierSet) -> bool:
@@ -144,12 +173,10 @@ class _Chooser:
         return self._target
 
     def choose(self, index: PackageIndex, constraints: list[Constraint], exact: bool) -> Pick:
-        combined = SpecifierSet()
-        for c in constraints:
-            combined &= c.specifier
-        pre = self.pre or bool(combined.prereleases)
+        specifiers = [c.specifier for c in constraints]
+        pre = self.pre or any(clause.prereleases for clause in clauses(specifiers))
         candidates = index.versions(include_yanked=exact)
-        matching = sorted(combined.filter(candidates, prereleases=pre), reverse=True)
+        matching = sorted(allowed(specifiers, candidates, prereleases=pre), reverse=True)
         misfit: NoCompatibleFile | None = None
         for version in matching[:MAX_TRIED]:
             assert self.source is not None  # an index came from it
@@ -169,15 +196,26 @@ class _Chooser:
     def _explain_conflict(
         self, index: PackageIndex, constraints: list[Constraint], candidates: list[Version], pre: bool
     ) -> None:
-        for i, first in enumerate(constraints):
-            for second in constraints[i + 1:]:
-                if not list((first.specifier & second.specifier).filter(candidates, prereleases=pre)):
-                    raise ResolutionError(
-                        f"conflicting requirements for {index.display_name}: {first.describe()} and"
-                        f" {second.describe()} cannot both be satisfied; available:"
-                        f" {', '.join(str(v) for v in candidates[-8:]) or 'none'}"
-                    )
-        only = constraints[0] if constraints else None
+        """Name two constraints that cannot both hold, else the one nothing satisfies (linear time:
+        the first constraint that leaves no candidate, then one earlier constraint it conflicts with)."""
+        remaining = list(candidates)
+        for i, second in enumerate(constraints):
+            narrowed = allowed([second.specifier], remaining, prereleases=pre)
+            if narrowed:
+                remaining = narrowed
+                continue
+            if i and allowed([second.specifier], candidates, prereleases=pre):
+                first = next((c for c in constraints[:i]
+                              if not allowed([c.specifier, second.specifier], candidates, prereleases=pre)),
+                             constraints[i - 1])
+                raise ResolutionError(
+                    f"conflicting requirements for {index.display_name}: {first.describe()} and"
+                    f" {second.describe()} cannot both be satisfied; available:"
+                    f" {', '.join(str(v) for v in candidates[-8:]) or 'none'}"
+                )
+            break
+        only = next((c for c in constraints if not allowed([c.specifier], candidates, prereleases=pre)),
+                    constraints[0] if constraints else None)
         available = ", ".join(str(v) for v in index.versions(include_yanked=False)[-8:]) or "none"
         hint = " (pre-releases need --pre)" if any(v.is_prerelease for v in candidates) and not pre else ""
         what = only.describe() if only else "the request"
@@ -202,6 +240,7 @@ class Resolver:
         self.indexes: dict[str, PackageIndex | None] = {}
         self.fixed = dict(fixed or {})  # local bundles/wheels given on the command line
         self.fetcher = IndexFetcher(source.package_index, workers=workers) if source is not None else None
+        self.warnings: dict[str, None] = {}  # in the order found, each once
 
     def _probe(self, names: Iterable[str]) -> None:
         todo = sorted({n for n in names if n not in self.indexes and n not in self.fixed})
@@ -245,7 +284,7 @@ class Resolver:
             new = self._pick(constraints, exact)
             if {n: p.dist for n, p in new.items()} == {n: p.dist for n, p in picks.items()}:
                 public = {n for n in constraints if n not in new}
-                return Resolution(new, public, constraints, [s.text or str(s) for s in ignored])
+                return Resolution(new, public, constraints, [s.text or str(s) for s in ignored], list(self.warnings))
             picks = new
         raise ResolutionError("private dependency resolution did not settle; pin the packages involved")
 
@@ -253,9 +292,12 @@ class Resolver:
         constraints: dict[str, list[Constraint]] = {n: list(c) for n, c in roots.items()}
         for name, pick in picks.items():
             extras = {e for c in constraints.get(name, ()) for e in c.extras}
-            for dep, constraint in requirements(pick.dist, self.target, extras):
+            for dep, constraint in requirements(pick.dist, self.target, extras, warn=self._warn):
                 constraints.setdefault(dep, []).append(constraint)
         return constraints
+
+    def _warn(self, line: str) -> None:
+        self.warnings[line] = None
 
     def _pick(self, constraints: dict[str, list[Constraint]], exact: set[str]) -> dict[str, Pick]:
         new: dict[str, Pick] = {}

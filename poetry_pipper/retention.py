@@ -7,13 +7,18 @@ Rules (:class:`Policy`), at least one:
 
 * ``keep=N``: the N newest releases by PEP 440 order are kept; only non-yanked versions count, so a
   yanked version is never among them. Pre-releases and dev releases count like any version: with
-  ``1.0``, ``1.1.dev1`` and ``1.1.dev2``, ``keep=2`` keeps the two dev releases and selects ``1.0``.
+  ``1.0``, ``1.1.dev1``, ``1.1.dev2`` and ``1.1.dev3``, ``keep=2`` keeps the two newest dev releases and
+  selects ``1.1.dev1`` (``1.0`` is kept by the guard below, not by the count).
 * ``older_than=T``: only versions uploaded longer ago than T are candidates (an upload time in the
   future is not old).
 * Both: a version is removed only when both select it.
 
-Whatever the rules select, a version is kept when it is the newest non-yanked release of its package, or
-when a pin of a ``--keep-locked`` file protects it (:class:`poetry_pipper.locks.Protection`).
+Whatever the rules select, a version is kept when it is the newest non-yanked release of its package, when
+it is the newest non-yanked *final* release (neither a pre-release nor a dev release), or when a pin of a
+``--keep-locked`` file protects it (:class:`poetry_pipper.locks.Protection`). The final-release guard exists
+because pip, uv and Poetry skip pre-releases unless asked: a CI that publishes ``1.3.0.devN`` builds would
+otherwise push the last final release out of ``keep=N``, and every consumer asking for ``acme>=1.0`` without
+``--pre`` would find nothing. So a package keeps what a default resolver picks, and what ``--pre`` picks.
 
 ``yank=True`` (a grace period): a selected version that is not yanked is yanked instead of deleted. A
 version already yanked is deleted once it has been yanked longer ago than ``older_than``; it stays (yanked)
@@ -263,11 +268,16 @@ def _plan_package(package: PackageVersions, policy: Policy, now: datetime,
                   protection: Protection) -> list[Decision]:
     decisions = []
     releases = 0  # non-yanked versions seen so far, newest first: the rank of the current one
+    final_seen = False  # the newest non-yanked final release is behind us
     for info in sorted(package.versions, key=_order, reverse=True):
         releases += not info.yanked
         rank = None if info.yanked else releases
+        newest_final = not info.yanked and not info.version.is_prerelease and not final_seen
+        final_seen = final_seen or newest_final
         locked = tuple(protection.protects(package.name, info.version, [file.sha256 for file in info.files]))
         guards = (["newest release"] if rank == 1 else []) + [f"locked by {o}" for o in locked]
+        if newest_final and rank != 1:
+            guards.insert(0, "newest final release (resolvers skip pre-releases unless asked)")
         selected, verdicts = _select(info, rank, policy, now)
         action = KEEP if guards or not selected else _removal(policy, info)
         decisions.append(Decision(package.name, info.version, action, tuple(info.files),

@@ -17,8 +17,16 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
 from packaging.version import InvalidVersion, Version
 
+from .display import printable
 from .errors import FormatError
 
 #: Deeper than any document pipper writes (the deepest, an index, nests 5 levels).
@@ -30,6 +38,9 @@ _NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 _NORMALIZED = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 _STRUCTURE = re.compile(rb'[\[\]{}"]')
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: A wheel's or an sdist's file name: name, version, build tag and tags use no other characters.
+_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+!-]*$")
+MAX_FILENAME = 300
 T = TypeVar("T")
 
 
@@ -60,17 +71,34 @@ def _escaped_quote(data: bytes, at: int) -> bool:
     return count % 2 == 1
 
 
+class Unreadable(ValueError):
+    """Why bytes are not a JSON document pipper reads; the reason never quotes the data."""
+
+
+def load_bounded(data: bytes | str, *, max_bytes: int) -> Any:
+    """``json.loads`` with a size and a nesting-depth bound (no RecursionError, time linear in the size).
+
+    Raises :class:`Unreadable` with a reason that never quotes the data (it may hold secrets).
+    """
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    if len(raw) > max_bytes:
+        raise Unreadable(f"is {len(raw)} bytes, more than the {max_bytes} allowed")
+    if _depth(raw) > MAX_DEPTH:
+        raise Unreadable(f"is nested more than {MAX_DEPTH} levels deep")
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8, or unreadable"
+        raise Unreadable(f"is not valid JSON ({reason}{where})") from None
+
+
 def parse_json(data: bytes, origin: str, *, max_bytes: int, repair: str) -> Any:
     """Parse ``data`` with a size and a depth bound; ``repair`` says what fixes a bad document."""
-    if len(data) > max_bytes:
-        raise FormatError(f"{origin} is {len(data)} bytes, more than the {max_bytes} allowed; {repair}")
-    if _depth(data) > MAX_DEPTH:
-        raise FormatError(f"{origin} is nested more than {MAX_DEPTH} levels deep; {repair}")
     try:
-        return json.loads(data)
-    except (ValueError, RecursionError) as exc:
-        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "unreadable"
-        raise FormatError(f"{origin} is not valid JSON ({reason}); {repair}") from None
+        return load_bounded(data, max_bytes=max_bytes)
+    except Unreadable as exc:
+        raise FormatError(f"{origin} {exc}; {repair}") from None
 
 
 def clean(text: str) -> bool:
@@ -117,10 +145,14 @@ class Fields:
         return value  # type: ignore[no-any-return]
 
     def text(self, key: str, *, required: bool = False, default: str = "", limit: int = MAX_TEXT,
-             allow_control: bool = False) -> str:
+             allow_control: bool = False, neutralize: bool = False) -> str:
+        """A string; ``neutralize``: text only ever shown (a summary, a yank reason), whose control
+        characters are replaced by visible escapes (``\\x1b``) instead of refusing the document."""
         value = self._typed(key, str, "a string", required=required, default=default)
         if len(value) > limit:
             self.fail(f"{key!r} is longer than {limit} characters")
+        if neutralize:
+            return printable(value)
         if not allow_control and not clean(value):
             self.fail(f"{key!r} holds control characters")
         return value
@@ -180,6 +212,30 @@ class Fields:
         if value and parse_time(value) is None:
             self.fail(f"{key!r} is not an RFC 3339 time")
         return value
+
+
+def file_kind(filename: str, project: str, version: str) -> str | None:
+    """``wheel`` or ``sdist`` when ``filename`` is a file name of ``project`` ``version``, else None.
+
+    Only the characters a distribution's file name can hold (PEP 427/625 escape the rest): no path
+    separator, no ``..`` of its own, no markup, no control character -- ``parse_wheel_filename``
+    alone accepts anything in a platform tag.
+    """
+    if len(filename) > MAX_FILENAME or not _FILENAME.match(filename):
+        return None
+    try:
+        if filename.endswith(".whl"):
+            name, parsed, _build, _tags = parse_wheel_filename(filename)
+            kind = "wheel"
+        elif filename.endswith(".tar.gz"):
+            name, parsed = parse_sdist_filename(filename)
+            kind = "sdist"
+        else:
+            return None
+        wanted = Version(version)
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        return None
+    return kind if name == canonicalize_name(project) and parsed == wanted else None
 
 
 def is_normalized_name(text: str) -> bool:

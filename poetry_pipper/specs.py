@@ -22,6 +22,12 @@ from .errors import PipperError
 
 _NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 _OPERATOR = re.compile(r"^(===|==|!=|~=|<=|>=|<|>|=)?\s*(.*)$")
+#: Limits that keep every parse linear and bounded: PEP 503 names in the index are at most 200 characters too.
+MAX_NAME = 200
+MAX_SPEC = 10_000
+MAX_CLAUSES = 100
+MAX_SPECS = 10_000
+MAX_SPEC_FILE = 16 * 1024 * 1024
 
 
 class SpecError(PipperError):
@@ -30,9 +36,11 @@ class SpecError(PipperError):
 
 def normalize_name(name: str) -> NormalizedName:
     """Validate a project name and return its PEP 503 normal form."""
+    if len(name) > MAX_NAME:
+        raise SpecError(f"invalid package name {name[:40]!r}...: it is {len(name)} characters long, at most {MAX_NAME}")
     if not _NAME.match(name):
         raise SpecError(
-            f"invalid package name {name!r}: use letters, digits, '.', '_' and '-' (PEP 508)"
+            f"invalid package name {name[:200]!r}: use letters, digits, '.', '_' and '-' (PEP 508)"
         )
     return canonicalize_name(name)
 
@@ -97,6 +105,10 @@ def parse_spec(text: str) -> PackageSpec:
     raw = text.strip()
     if not raw:
         raise SpecError("empty package spec: expected NAME or NAME:SPEC, e.g. foo:1.2.*")
+    if len(raw) > MAX_SPEC:
+        raise SpecError(f"package spec {raw[:40]!r}... is {len(raw)} characters long, at most {MAX_SPEC}")
+    if raw.count(",") >= MAX_CLAUSES:
+        raise SpecError(f"package spec {raw[:40]!r}... has more than {MAX_CLAUSES} version clauses")
     if ":" in raw and "://" not in raw:
         name_part, _, spec_part = raw.partition(":")
         name = normalize_name(name_part.strip())
@@ -113,29 +125,44 @@ def parse_spec(text: str) -> PackageSpec:
         req = Requirement(raw)
     except InvalidRequirement as exc:
         reason = str(exc).splitlines()[0]
-        raise SpecError(f"invalid package spec {text!r}: {reason}") from None
+        raise SpecError(f"invalid package spec {raw!r}: {reason}") from None
     if req.url:
-        raise SpecError(f"invalid package spec {text!r}: URL requirements are not package specs")
+        raise SpecError(f"invalid package spec {raw!r}: URL requirements are not package specs")
     return PackageSpec(normalize_name(req.name), req.specifier, raw, frozenset(req.extras), req.marker)
 
 
 def parse_specs(texts: Iterable[str]) -> list[PackageSpec]:
-    return [parse_spec(t) for t in texts]
+    """Each spec parsed once: the same text given twice is one request (time linear in the input)."""
+    unique = list(dict.fromkeys(texts))
+    if len(unique) > MAX_SPECS:
+        raise SpecError(f"{len(unique)} different package specs: at most {MAX_SPECS} can be requested at once")
+    return [parse_spec(t) for t in unique]
 
 
 def read_spec_file(path: str) -> list[str]:
-    """The ``dependencies`` of a pipper.json-style file: ``{"dependencies": ["name:1.2.*", ...]}``."""
-    import json
+    """The ``dependencies`` of a pipper.json-style file: ``{"dependencies": ["name:1.2.*", ...]}``.
+
+    Read with a size and depth bound; at most :data:`MAX_SPECS` entries of at most :data:`MAX_SPEC`
+    characters each.
+    """
     from pathlib import Path
+
+    from .schema import Unreadable, load_bounded
 
     file = Path(path)
     try:
-        data = json.loads(file.read_text())
+        data = load_bounded(file.read_bytes(), max_bytes=MAX_SPEC_FILE)
     except FileNotFoundError:
         raise PipperError(f"{path}: no such file (pass -i with a pipper.json-style file)") from None
-    except (OSError, ValueError) as exc:
-        raise PipperError(f"{path}: not a readable JSON file ({exc})") from None
+    except IsADirectoryError:
+        raise PipperError(f"{path} is a directory: pass -i with a pipper.json-style file") from None
+    except OSError as exc:
+        raise PipperError(f"{path}: not a readable JSON file ({exc.strerror})") from None
+    except Unreadable as exc:
+        raise PipperError(f"{path}: not a readable JSON file (it {exc})") from None
     deps = data.get("dependencies") if isinstance(data, dict) else None
     if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
         raise PipperError(f"{path}: expected {{\"dependencies\": [\"name\", \"name:1.2.*\", ...]}}")
+    if len(deps) > MAX_SPECS:
+        raise PipperError(f"{path} lists {len(deps)} dependencies: at most {MAX_SPECS} can be requested at once")
     return deps

@@ -17,7 +17,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from .bundle import BUNDLE_SUFFIX, inspect_wheel, read_bundle
 from .dists import inspect_sdist
 from .errors import FormatError, PipperError
-from .index import DistFile
+from .index import REPAIR, DistFile
 
 SUFFIXES = (".whl", ".tar.gz", BUNDLE_SUFFIX)
 
@@ -44,6 +44,17 @@ def _refuse_url_dependencies(dist: DistFile, origin: str) -> None:
             )
 
 
+def _check_storable(dist: DistFile, origin: str) -> None:
+    """What will be written must read back: the record and the index are checked when read (schema.py),
+    so a file whose metadata they would refuse (a Summary with control characters, say) is refused now,
+    before anything is written, instead of making its whole package index unreadable."""
+    try:
+        DistFile.from_json(dist.to_json(), origin, "its metadata")
+    except FormatError as exc:
+        reason = str(exc).removesuffix(f"; {REPAIR}")
+        raise FormatError(f"{reason}; fix the project's metadata and build it again") from None
+
+
 def read_upload(path: Path, workdir: Path) -> Upload:
     """Check a ``.whl``, an sdist (``.tar.gz``) or a ``.pipper`` bundle (extracted into ``workdir``)."""
     if not path.is_file():
@@ -63,6 +74,7 @@ def read_upload(path: Path, workdir: Path) -> Upload:
     else:
         raise PipperError(f"{path}: not a distribution: publish a .whl, an sdist (.tar.gz) or a .pipper bundle")
     _refuse_url_dependencies(upload.dist, path.name)
+    _check_storable(upload.dist, path.name)
     return upload
 
 
@@ -75,6 +87,7 @@ def wheel_upload(path: Path, dependencies: list[str] | tuple[str, ...] = (), *, 
                     dependencies=tuple(dependencies))
     upload = Upload(path, dist, wheel.metadata)
     _refuse_url_dependencies(dist, path.name)
+    _check_storable(dist, path.name)
     return upload
 
 

@@ -12,7 +12,7 @@ import re
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -26,10 +26,12 @@ from .errors import FormatError, NewerFormatError, NotFound
 from .index import DistFile, PackageIndex, RootIndex
 from .keys import ROOT_INDEX, SIMPLE_ROOT, SIMPLE_ROOT_JSON, index_key
 from .legacy import is_0x_bundle
+from .pending import DELETE, PENDING_KEY, YANK, PendingChanges, read_pending
 from .records import Records, read_records, record_refs
 from .repository import Repository
 from .schema import is_project_name
 from .storage.base import Blob
+from .truth import metadata_disagreement, url_requirements
 
 WORKERS = 8
 
@@ -48,6 +50,8 @@ KINDS: dict[str, str] = {
     "sha256-mismatch": "a stored file's bytes do not match the recorded sha256 or size",
     "missing-metadata": "the PEP 658 metadata sidecar of a file does not exist",
     "metadata-mismatch": "the metadata sidecar does not match the recorded sha256",
+    "metadata-differs": "a record's Requires-Dist or Requires-Python differs from the file's own METADATA",
+    "url-dependency": "a record or index entry lists a direct URL dependency (never followed)",
     "unrecorded-entry": "an index entry has no record",
     "unindexed-file": "a record is missing from its package index",
     "entry-differs": "an index entry differs from its record (e.g. the yank state)",
@@ -60,6 +64,7 @@ KINDS: dict[str, str] = {
     "unlisted-package": "a package with versions is missing from the root list",
     "listed-without-versions": "the root list names a package that has no versions",
     "foreign-object": "an object that is not part of the repository layout",
+    "bad-pending": "the marker of an unfinished prune (pending/<name>.json) is unreadable",
 }
 #: kinds `pipper reindex` repairs.
 REINDEX_FIXES = frozenset({
@@ -89,6 +94,8 @@ class VerifyReport:
     versions: int = 0
     files_hashed: int = 0
     problems: list[Problem] = field(default_factory=list)
+    #: unfinished prunes (pending.py): not drift, but `pipper prune` should run again
+    pending: list[PendingChanges] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -101,7 +108,8 @@ class VerifyReport:
         parts = []
         if fixable:
             parts.append("`pipper reindex` rebuilds the indexes and pages")
-        if other & {"missing-file", "sha256-mismatch", "missing-metadata", "metadata-mismatch", "bad-record"}:
+        if other & {"missing-file", "sha256-mismatch", "missing-metadata", "metadata-mismatch", "bad-record",
+                    "metadata-differs", "url-dependency"}:
             parts.append("damaged versions need `pipper publish --force` of the original bundle or `pipper delete`")
         if other & {"orphan-file", "foreign-object", "orphan-page"}:
             parts.append("orphans and foreign objects can be deleted by hand once no publish is running")
@@ -115,6 +123,7 @@ class VerifyReport:
             "versions": self.versions,
             "files_hashed": self.files_hashed,
             "problems": [p.to_json() for p in self.problems],
+            "pending": [p.to_json() for p in self.pending],
         }
 
 
@@ -167,6 +176,7 @@ class _Verifier:
         self.listed: dict[str, str] = {}  # packages that have versions -> display name
         self.legacy: set[str] = set()  # names of pipper 0.x folders holding bundles
         self.hash_jobs: list[DistFile] = []
+        self.pending: dict[str, PendingChanges] = {}
 
     def problem(self, kind: str, key: str, detail: str) -> None:
         self.report.problems.append(Problem(kind, key, detail))
@@ -189,17 +199,30 @@ class _Verifier:
                 if match:
                     names.add(match.group(1))
                     self.claimed.add(key)
-            if PAGE_KEY.match(key):
+            if PAGE_KEY.match(key) or PENDING_KEY.match(key):  # pending.py: unfinished prunes
                 self.claimed.add(key)
             elif is_0x_bundle(key):  # pipper 0.x objects stay beside the layout (legacy.py)
                 self.claimed.add(key)
                 folder = key.split("/", 1)[0]
                 if folder not in ("packages", "simple") and is_project_name(folder):
                     self.legacy.add(canonicalize_name(folder))
+        self.load_pending()
         root_blob = self.root_blob = self.storage.get(ROOT_INDEX)
         if root_blob is not None:
             self.root = self.parsed(lambda: RootIndex.from_bytes(root_blob.data, self.url(ROOT_INDEX)), "bad-root", ROOT_INDEX)
         return names | (set(self.root.packages) if self.root else set())
+
+    def load_pending(self) -> None:
+        """The markers of unfinished prunes: the states they cover are not drift (pending.py)."""
+        found, bad = read_pending(self.storage)
+        self.pending = {name: changes for name, (changes, _etag) in found.items()}
+        self.report.pending = [self.pending[name] for name in sorted(self.pending)]
+        for key, why in sorted(bad.items()):
+            self.problem("bad-pending", key, why)
+
+    def in_progress(self, name: str, version: str, filename: str, action: str) -> bool:
+        changes = self.pending.get(name)
+        return changes is not None and changes.covers(version, filename, action)
 
     def load(self, name: str) -> _Package:
         ikey = index_key(name)
@@ -219,7 +242,8 @@ class _Verifier:
         referenced: dict[str, DistFile] = {}
         for dist in [*state.records.files.values(), *entries.values()]:
             referenced.setdefault(dist.key, dist)
-        self.files(name, referenced)
+        self.url_dependencies(name, state.records, entries)
+        self.files(name, referenced, {d.key for d in state.records.files.values()})
         self.page(name, index, state.index_exists)
         if index is not None:
             self.hints(name, index, known)
@@ -233,8 +257,11 @@ class _Verifier:
         for (version, filename), entry in sorted(entries.items()):
             record = records.files.get((version, filename))
             if record is None:
-                self.problem("unrecorded-entry", ikey, f"{name} {version} {filename} is indexed but has no record")
-            elif record != entry:
+                if not self.in_progress(name, version, filename, DELETE):
+                    self.problem("unrecorded-entry", ikey, f"{name} {version} {filename} is indexed but has no record")
+            elif record != entry and not (record == replace(entry, yanked=record.yanked, yanked_reason=record.yanked_reason,
+                                                            yanked_at=record.yanked_at)
+                                          and self.in_progress(name, version, filename, YANK)):
                 what = "yank state" if (record.yanked, record.yanked_reason) != (entry.yanked, entry.yanked_reason) \
                     else "content"
                 self.problem("entry-differs", ikey, f"{name} {version} {filename}: the index's {what} differs from the record")
@@ -244,9 +271,19 @@ class _Verifier:
             self.problem("unindexed-file", records.sources[(version, filename)],
                          f"{name} {version} {filename} has a record but is not in the index")
 
-    def files(self, name: str, referenced: dict[str, DistFile]) -> None:
+    def url_dependencies(self, name: str, records: Records, entries: dict[tuple[str, str], DistFile]) -> None:
+        found = [(records.sources[where], dist) for where, dist in records.files.items()]
+        found += [(index_key(name), dist) for dist in entries.values()]
+        for key, dist in sorted(found, key=lambda item: (item[0], item[1].version, item[1].filename)):
+            for text in url_requirements(dist.requires_dist):
+                self.problem("url-dependency", key, f"{name} {dist.version} {dist.filename}: Requires-Dist"
+                             f" {text[:200]!r} is a direct URL reference (never followed)")
+
+    def files(self, name: str, referenced: dict[str, DistFile], recorded: set[str] | None = None) -> None:
         file_prefix = f"packages/{name}/files/"
         wanted = {k for d in referenced.values() for k in (d.key, d.metadata_key)}
+        if name in self.pending:  # files whose deletion a prune has begun
+            wanted |= self.pending[name].deleted_file_keys()
         for key in sorted(k for k in self.keys if k.startswith(file_prefix) and k not in wanted and FILE_KEY.match(k)):
             self.problem("orphan-file", key, "no record or index entry references it")
         for dist in referenced.values():
@@ -262,6 +299,9 @@ class _Verifier:
                 elif hashlib.sha256(sidecar.data).hexdigest() != dist.metadata_sha256:
                     self.problem("metadata-mismatch", dist.metadata_key,
                                  f"{label}: the sidecar's sha256 differs from the recorded one")
+                elif (why := metadata_disagreement(
+                        dist, sidecar.data, "the record" if dist.key in (recorded or ()) else "the index")) is not None:
+                    self.problem("metadata-differs", dist.metadata_key, f"{label}: {why}")
 
     def hints(self, name: str, index: PackageIndex, known: set[str]) -> None:
         for version, release in sorted(index.releases.items()):
@@ -283,20 +323,25 @@ class _Verifier:
     def page(self, name: str, index: PackageIndex | None, index_exists: bool) -> None:
         doc = self.repo.index_doc(name)
         if index is not None:
-            self.pages(doc, index, f"of {name}", "its index")
+            self.pages(doc, index, f"of {name}", "its index", in_progress=name in self.pending)
             return
         for page in doc.pages:
             if not index_exists and page.key in self.keys:
                 self.problem("orphan-page", page.key, f"{name} has no package index")
 
-    def pages(self, doc: Doc[Any], value: Any, what: str, source: str) -> None:
-        """Every page of a document: present, rendered from ``value``, with its Content-Type."""
+    def pages(self, doc: Doc[Any], value: Any, what: str, source: str, *, in_progress: bool = False) -> None:
+        """Every page of a document: present, rendered from ``value``, with its Content-Type.
+
+        ``in_progress``: a prune of the document is unfinished, so a page one step behind is not drift.
+        """
         for page in doc.pages:
             kind = "PEP 691 JSON" if page.key.endswith("/") else "PEP 503"
             blob = self.storage.get(page.key) if page.key in self.keys else None
             if blob is None:
                 self.problem("missing-page", page.key, f"the {kind} page {what} does not exist")
             elif not page.is_current(blob, page.render(value)):
+                if in_progress and blob.data != page.render(value):
+                    continue
                 detail = "does not match " + source if blob.data != page.render(value) \
                     else f"is served as {blob.content_type!r}, not {page.content_type}"
                 self.problem("stale-page", page.key, f"the {kind} page {what} {detail}")
@@ -309,14 +354,15 @@ class _Verifier:
             root_packages = self.root.packages if self.root is not None else {}
             for name in sorted(self.listed.keys() - root_packages.keys()):
                 self.problem("unlisted-package", ROOT_INDEX, f"{name} has versions but is not in the root list")
-            for name in sorted(root_packages.keys() - self.listed.keys()):
+            for name in sorted(root_packages.keys() - self.listed.keys() - self.pending.keys()):
                 self.problem("listed-without-versions", ROOT_INDEX, f"{name} is listed but has no versions")
             legacy = self.root.legacy if self.root is not None else {}
             for name in sorted(self.legacy - legacy.keys()) if self.root_blob is not None else ():
                 self.problem("unlisted-package", ROOT_INDEX, f"{name} (pipper 0.x layout) is not in the root list's"
                              " 0.x names, so resolvers do not guard it")
             if self.root_blob is not None or self.listed:
-                self.pages(self.repo.root_doc(), RootIndex(dict(root_packages)), "of the root", "the root list")
+                self.pages(self.repo.root_doc(), RootIndex(dict(root_packages)), "of the root", "the root list",
+                           in_progress=any(changes.deletes for changes in self.pending.values()))
         for key in sorted(self.keys - self.claimed):
             self.problem("foreign-object", key, "not part of the pipper repository layout")
 

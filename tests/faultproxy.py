@@ -17,8 +17,11 @@ Other switches: ``strip_conditions`` drops ``If-None-Match``/``If-Match`` (a ser
 conditional writes), ``throttle`` limits body bytes per second in both directions,
 ``max_faults`` stops injecting after that many, ``cut_after_writes`` lets that many writes (PUT, POST,
 DELETE) through and refuses every later one with 403 AccessDenied (a process that died after
-that many writes, as the bucket sees it), and ``transferring`` is set once any single body has
-moved more than 1 MB (for Ctrl-C tests).
+that many writes, as the bucket sees it), ``transferring`` is set once any single body has
+moved more than 1 MB (for Ctrl-C tests), ``only(method, path)`` limits faults to the requests it
+accepts, and ``on_reply(method, path, status)`` is called once the server has answered a request
+and before the client gets the answer (tests/test_prune_safety.py kills the client there: the
+request took effect).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import struct
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
@@ -55,6 +59,8 @@ class FaultProxy:
         strip_conditions: bool = False,
         throttle: int | None = None,
         max_faults: int | None = None,
+        on_reply: Callable[[str, str, int], None] | None = None,
+        only: Callable[[str, str], bool] | None = None,
         cut_after_writes: int | None = None,
     ) -> None:
         parsed = urlparse(target)
@@ -65,6 +71,8 @@ class FaultProxy:
         self.strip_conditions = strip_conditions
         self.throttle = throttle
         self.max_faults = max_faults
+        self.on_reply = on_reply
+        self.only = only
         self.cut_after_writes = cut_after_writes
         self.writes = 0
         self.refused_writes = 0
@@ -115,6 +123,8 @@ class FaultProxy:
             if self.rate <= 0 or self._rng.random() >= self.rate:
                 return None
             if self.max_faults is not None and self.faults >= self.max_faults:
+                return None
+            if self.only is not None and not self.only(method, path):
                 return None
             applicable = [
                 k for k in self.kinds
@@ -248,6 +258,8 @@ class FaultProxy:
                     status, reason, reply_headers = response.status, response.reason, response.getheaders()
                 finally:
                     upstream.close()
+                if proxy.on_reply is not None:
+                    proxy.on_reply(self.command, self.path, status)
                 if kind == "500-after":
                     self.error(500, "InternalError", "We encountered an internal error. Please try again.")
                     return

@@ -153,9 +153,31 @@ def test_the_newest_release_is_the_newest_non_yanked_one() -> None:
 
 
 def test_prereleases_count_like_any_version() -> None:
-    versions = [release("1.1.dev2", 1), release("1.1.dev1", 2), release("1.0", 10), release("1.1rc1", 3)]
+    versions = [release("1.1.dev2", 1), release("1.1.dev1", 2), release("1.0", 10), release("1.1rc1", 3),
+                release("0.9", 20)]
     result = plan([package("acme", *versions)], Policy(keep=2), now=NOW)
-    assert actions(result) == {"1.1rc1": KEEP, "1.1.dev2": KEEP, "1.1.dev1": DELETE, "1.0": DELETE}
+    assert actions(result) == {"1.1rc1": KEEP, "1.1.dev2": KEEP, "1.1.dev1": DELETE, "1.0": KEEP, "0.9": DELETE}
+    assert reasons(result, "1.0") == ("newest final release (resolvers skip pre-releases unless asked)",
+                                      "not among the 2 newest (number 4)")
+
+
+def test_dev_builds_never_push_out_the_last_final_release() -> None:
+    """A CI publishing 1.3.0.devN builds: keep=3 keeps three dev builds, and 1.2.0 for resolvers without --pre."""
+    versions = [release(f"1.3.0.dev{n}", 10 - n) for n in range(10)] + [release("1.2.0", 30), release("1.1.0", 60)]
+    result = plan([package("acme", *versions)], Policy(keep=3, older_than=DAY), now=NOW)
+    kept = [str(d.version) for d in result.decisions if d.action == KEEP]
+    assert kept == ["1.3.0.dev9", "1.3.0.dev8", "1.3.0.dev7", "1.2.0"]
+    assert reasons(result, "1.2.0")[0] == "newest final release (resolvers skip pre-releases unless asked)"
+
+
+def test_the_newest_final_release_is_the_newest_non_yanked_one() -> None:
+    versions = [release("2.0.dev1", 1), release("1.1", 5, yanked=True), release("1.0.post1", 10), release("1.0", 20)]
+    result = plan([package("acme", *versions)], Policy(keep=1), now=NOW)
+    assert actions(result) == {"2.0.dev1": KEEP, "1.1": DELETE, "1.0.post1": KEEP, "1.0": DELETE}
+    # a package of pre-releases only: the newest release guard alone
+    only_pre = plan([package("b", release("1.0rc2", 1), release("1.0rc1", 2))], Policy(keep=1), now=NOW)
+    assert actions(only_pre) == {"1.0rc2": KEEP, "1.0rc1": DELETE}
+    assert reasons(only_pre, "1.0rc2") == ("newest release", "among the 1 newest")
 
 
 def test_future_upload_times_are_not_old() -> None:
@@ -335,9 +357,12 @@ def test_invariants(data: st.DataObject) -> None:
     for pkg in packages:
         releases = sorted((v for v in pkg.versions if not v.yanked), key=lambda v: v.version, reverse=True)
         decisions = [by_key[(pkg.name, v.version, str(v.version))] for v in pkg.versions]
-        # the newest non-yanked release is never removed
+        # the newest non-yanked release is never removed, nor the newest non-yanked final release
         if releases:
             assert by_key[(pkg.name, releases[0].version, str(releases[0].version))].action == KEEP
+        finals = [v for v in releases if not v.version.is_prerelease]
+        if finals:
+            assert by_key[(pkg.name, finals[0].version, str(finals[0].version))].action == KEEP
         # keep N leaves at least min(N, count) non-yanked versions
         if policy.keep is not None:
             remaining = [d for d in decisions if not d.yanked and d.action == KEEP]

@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "yank": "yank:YankCommand",
     "unyank": "yank:UnyankCommand",
     "delete": "delete:DeleteCommand",
+    "prune": "prune:PruneCommand",
     "verify": "verify:VerifyCommand",
     "reindex": "reindex:ReindexCommand",
     "migrate": "migrate:MigrateCommand",

@@ -72,6 +72,7 @@ elsewhere)."""
 
     def perform(self) -> int:
         from .. import authorize as core
+        from ..display import safe
         from ..specs import parse_specs
 
         expires_in = core.parse_duration(self.option("expires"))
@@ -81,7 +82,8 @@ elsewhere)."""
         specs = parse_specs([*(self.argument("packages") or []), *renewed.requested] if renewed else self.requested())
         target = self.file_target()
         doc = core.authorize(self.repository(), specs, expires_in, target, pre=self.option("pre"),
-                             allow_sdist=not self.option("only-binary"))
+                             allow_sdist=not self.option("only-binary"),
+                             warn=lambda line: self.line_error(f"<comment>warning: {safe(line)}</comment>"))
         text = core.render(doc, fmt)
         if fmt == "find-links":
             self.line_error(f"<comment>{core.HIJACK_WARNING}</comment>")
@@ -99,7 +101,7 @@ elsewhere)."""
             f" links expire at {core.format_time(doc.expires)} (in {core.describe_duration(expires_in)})"
         )
         for p in doc.packages:
-            self.line(f"  {p.name} {p.version}")
+            self.line(f"  {safe(p.name)} {p.version}")
         return 0
 
     def _write_links(self, text: str) -> None:

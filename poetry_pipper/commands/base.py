@@ -17,7 +17,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from cleo.commands.command import Command
 from cleo.helpers import option
 from cleo.io.inputs.option import Option
+from cleo.io.outputs.output import Type as OutputType
+from cleo.io.outputs.output import Verbosity
 
+from ..display import printable, safe, sanitize_line
 from ..errors import PipperError
 
 if TYPE_CHECKING:
@@ -82,6 +85,8 @@ class PipperCommand(Command):
     chooses_files: ClassVar[bool] = False
     _bars: list[_Progress] | None = None
     _resolved: Access | None = None
+    #: Words after ``-c KEY SECRET`` that may be a short session token (credentials.possible_tokens).
+    possible_tokens: list[str] = []
     _config: Config | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -125,9 +130,10 @@ class PipperCommand(Command):
                 and resolved.credentials.source not in message:
             message = f"{message} [identity: {resolved.credentials.describe()}]"
         if exc is not None and self.io.is_verbose():
-            self.io.write_error(redact(traceback.format_exc(), table))
+            self.io.write_error(printable(redact(traceback.format_exc(), table), keep_newlines=True), type=OutputType.RAW)
         message = redact(" ".join(message.split()), table)
-        self.line_error(f"<error>error: {message}</error>")
+        # The message may quote the bucket, a file or the command line: all of it is text, never markup.
+        self.line_error(f"<error>error: {safe(message)}</error>")
         return code
 
     def secret_values(self) -> dict[str, str]:
@@ -138,7 +144,9 @@ class PipperCommand(Command):
         creds = [self._resolved.credentials] if self._resolved else []
         secrets = list(self._config.secrets) if self._config else []
         key_ids = [r.access_key_id for r in self._config.repositories.values()] if self._config else []
-        return redactions(credentials=creds, key_ids=[*key_ids, *raw[:1]], secrets=[*secrets, *raw[1:]])
+        table = redactions(credentials=creds, key_ids=[*key_ids, *raw[:1]], secrets=[*secrets, *raw[1:]])
+        table.update({word: "****" for word in self.possible_tokens if word not in table and len(word) >= 8})
+        return table
 
     def raw_credentials(self) -> list[str]:
         """The ``-c`` values as given ([KEY, SECRET, TOKEN...]), for redaction only."""
@@ -231,12 +239,27 @@ class PipperCommand(Command):
     # -- output --------------------------------------------------------------------------
 
     def emit(self, data: Any, text: Iterable[str] | None = None) -> None:
-        """``data`` as JSON with --json; else the lines of ``text`` (cleo markup allowed)."""
+        """``data`` as JSON with --json; else the lines of ``text`` (pipper's tags allowed, see :meth:`line`)."""
         if self.definition.has_option("json") and self.option("json"):
-            self.line(json.dumps(data, indent=2, sort_keys=True))
+            # JSON escapes every control character; written raw, so no "<" in a value is read as markup.
+            self.io.write_line(json.dumps(data, indent=2, sort_keys=True), type=OutputType.RAW)
             return
         for line in text or ():
             self.line(line)
+
+    # Every line a command prints goes through sanitize_line: control characters are shown as escapes
+    # and only pipper's own tags (<info>, <comment>, <error>, properly nested) stay markup, so a string
+    # from the bucket or the command line can neither crash cleo nor reach the terminal as an escape.
+    # Values are best also wrapped in display.safe() where they are interpolated (shown fully literal).
+
+    def line(self, text: str, style: str | None = None, verbosity: Verbosity = Verbosity.NORMAL) -> None:
+        super().line(sanitize_line(text), style, verbosity)
+
+    def line_error(self, text: str, style: str | None = None, verbosity: Verbosity = Verbosity.NORMAL) -> None:
+        super().line_error(sanitize_line(text), style, verbosity)
+
+    def write(self, text: str, style: str | None = None) -> None:
+        super().write(sanitize_line(text), style)
 
     def as_json(self) -> bool:
         return bool(self.definition.has_option("json") and self.option("json"))
@@ -249,7 +272,7 @@ class PipperCommand(Command):
 
         output = self.io.error_output
         bar = ProgressBar(output, max=total)
-        bar.set_format(f" {label} [%bar%] %percent:3s%% %elapsed:6s%")
+        bar.set_format(f" {sanitize_line(label).replace('%', '% ')} [%bar%] %percent:3s%% %elapsed:6s%")
         progress = _Progress(bar, lambda: output.write_line(""))
         self._bars = [*(self._bars or []), progress]
         return progress

@@ -62,6 +62,7 @@ The project's requires-python is not checked against the Python running the buil
   pipper bundle dist/foo-1.0-py3-none-any.whl"""
 
     def perform(self) -> int:
+        from ..display import safe
         from ..download import sha256_file
 
         self.isolation = not self.option("no-isolation")
@@ -72,5 +73,5 @@ The project's requires-python is not checked against the Python running the buil
                                        Path(output) if output else self.default_bundle_dir())
         digest = sha256_file(path)
         self.emit({"path": str(path), "name": meta.name, "version": meta.version, "sha256": digest},
-                  [f"Bundled <info>{meta.name} {meta.version}</info>: {path}", f"sha256 {digest}"])
+                  [f"Bundled <info>{safe(meta.name)} {meta.version}</info>: {safe(path)}", f"sha256 {digest}"])
         return 0

@@ -28,6 +28,7 @@ it; publishing it again later works as for a new package.
   pipper delete foo:1.2.3 --file foo-1.2.3-cp312-cp312-win_amd64.whl -b s3://my-bucket/pypi --yes"""
 
     def perform(self) -> int:
+        from ..display import safe
         from ..lifecycle import delete, exact_version
 
         text = self.argument("package")
@@ -40,5 +41,5 @@ it; publishing it again later works as for a new package.
         detail = f" ({', '.join(f.filename for f in files)})" if self.option("file") or len(files) > 1 else ""
         self.emit({"name": files[0].name, "version": files[0].version, "deleted": True,
                    "files": [{"filename": f.filename, "sha256": f.sha256} for f in files]},
-                  [f"Deleted <info>{what}</info>{detail} from {repo.location}"])
+                  [f"Deleted <info>{safe(what)}</info>{safe(detail)} from {safe(repo.location)}"])
         return 0

@@ -36,6 +36,7 @@ file is verified by sha256 before it is given its final name.
 
     def perform(self) -> int:
         from ..authorize import open_preauthorized
+        from ..display import safe
         from ..install import download
         from ..specs import parse_specs
 
@@ -52,6 +53,7 @@ file is verified by sha256 before it is given its final name.
             deps=not self.option("no-deps"), extract=self.option("extract"),
             allow_sdist=not self.option("only-binary"),
             progress=lambda d: self.transfer_progress(d.size, f"downloading {d.filename}"),
+            warn=lambda line: self.line_error(f"<comment>warning: {safe(line)}</comment>"),
         )
-        self.emit({"saved": saved}, [f"Saved {path}" for path in saved])
+        self.emit({"saved": saved}, [f"Saved {safe(path)}" for path in saved])
         return 0

@@ -36,9 +36,11 @@ class InfoCommand(PipperCommand):
 
 
 def _text(info: PackageInfo) -> list[str]:
+    from ..display import safe
+
     if info.index is None:
-        return [f"{info.name}: {info.installed or 'not installed'}"]
-    lines = [f"<info>{info.index.display_name}</info>  installed: {info.installed or 'not installed'}"]
+        return [f"{safe(info.name)}: {info.installed or 'not installed'}"]
+    lines = [f"<info>{safe(info.index.display_name)}</info>  installed: {info.installed or 'not installed'}"]
     for v in reversed(info.index.versions()):
         release = info.index.releases[str(v)]
         marks = []
@@ -47,11 +49,11 @@ def _text(info: PackageInfo) -> list[str]:
         if v == info.installed:
             marks.append("installed")
         if release.yanked:
-            marks.append(f"<comment>yanked{': ' + release.yanked_reason if release.yanked_reason else ''}</comment>")
+            marks.append(f"<comment>yanked{': ' + safe(release.yanked_reason) if release.yanked_reason else ''}</comment>")
         if info.unfit and str(v) in info.unfit:
             marks.append("<comment>no file for this interpreter</comment>")
         lines.append(f"  {v}" + (f"  ({', '.join(marks)})" if marks else ""))
-        lines += [f"      {f.filename}" + (" (yanked)" if f.yanked and not release.yanked else "")
+        lines += [f"      {safe(f.filename)}" + (" (yanked)" if f.yanked and not release.yanked else "")
                   for f in release.ordered()]
     if info.legacy:
         lines.append("<comment>Stored in the pipper 0.x layout (no sha256 recorded): `pipper migrate` converts it.</comment>")

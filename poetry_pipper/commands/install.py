@@ -58,6 +58,7 @@ pip configuration.
                 early.discard()  # when it was not needed (or the install failed before pip)
 
     def _install(self, early: EarlyPip | None) -> int:
+        from ..display import safe
         from ..install import local_picks, needs_repository, plan_install, run_install, split_items
         from ..sources import ReleaseSource
 
@@ -83,22 +84,24 @@ pip configuration.
                 repo, names, local, local_files, self.install_destination, pre=pre,
                 upgrade=self.option("upgrade"), allow_sdist=not self.option("only-binary"))
             for spec in resolution.ignored:
-                self.line_error(f"Ignoring {spec}: its markers don't match this environment")
+                self.line_error(f"Ignoring {safe(spec)}: its markers don't match this environment")
+            for line in resolution.warnings:
+                self.line_error(f"<comment>warning: {safe(line)}</comment>")
             if self.option("dry-run"):
                 self._show_plan(steps)
                 return 0
             for step in steps:
                 if step.action == "keep":
-                    self.line(f"{step.name} {step.installed} already installed (use -u to upgrade)")
+                    self.line(f"{safe(step.name)} {step.installed} already installed (use -u to upgrade)")
             changing = [s for s in steps if s.action != "keep"]
             if changing:
-                self.line(f"Installing {', '.join(f'{s.name} {s.version}' for s in changing)}")
+                self.line(f"Installing {', '.join(f'{safe(s.name)} {s.version}' for s in changing)}")
             output = run_install(repo, steps, destination, verbose=self.io.is_verbose(), early=early,
                                  progress=lambda d: self.transfer_progress(d.size, f"downloading {d.filename}"))
             if output is None:
                 return 0
             done = [line for line in output.splitlines() if line.startswith("Successfully installed")]
-            self.line(done[-1] if done else "Done")
+            self.line(safe(done[-1]) if done else "Done")
             self.after_install(changing)
         return 0
 
@@ -119,9 +122,11 @@ pip configuration.
         """Called after a successful install."""
 
     def _show_plan(self, steps: list[Step]) -> None:
+        from ..display import safe
+
         self.emit(
             [{"name": s.name, "version": s.version, "action": s.action, "file": s.dist.filename,
               "installed": str(s.installed) if s.installed else None, "source": s.source} for s in steps],
-            [f"{s.action:8} {s.name} {s.version}{f' (installed {s.installed})' if s.installed else ''}"
-             f"  {s.dist.filename} from {s.source}" for s in steps],
+            [safe(f"{s.action:8} {s.name} {s.version}{f' (installed {s.installed})' if s.installed else ''}"
+                  f"  {s.dist.filename} from {s.source}") for s in steps],
         )

@@ -61,7 +61,9 @@ exit code is 1 if any failed.
 
 
 def _describe(outcome: Outcome) -> str:
-    what = f"{outcome.name} {outcome.version}".strip()
+    from ..display import safe
+
+    what = safe(f"{outcome.name} {outcome.version}".strip())
     if outcome.status == "failed":
-        return f"<error>failed</error>           {what or outcome.key}: {outcome.detail}"
-    return f"{outcome.status:<16} {what}  ({outcome.key})"
+        return f"<error>failed</error>           {what or safe(outcome.key)}: {safe(outcome.detail)}"
+    return f"{outcome.status:<16} {what}  ({safe(outcome.key)})"

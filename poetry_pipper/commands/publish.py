@@ -79,7 +79,9 @@ def _result(result: PublishResult) -> dict[str, str]:
 
 
 def _line(result: PublishResult, where: object) -> str:
+    from ..display import safe
+
     dist = result.dist
     if result.status == "already published":
-        return f"{dist.filename} already published (same sha256); nothing to do"
-    return f"{result.status.capitalize()} <info>{dist.name} {dist.version}</info> ({dist.filename}) to {where}"
+        return f"{safe(dist.filename)} already published (same sha256); nothing to do"
+    return f"{result.status.capitalize()} <info>{safe(dist.name)} {dist.version}</info> ({safe(dist.filename)}) to {safe(where)}"

@@ -21,6 +21,7 @@ deletes files. A record whose wheel is missing is reported and left out of the i
   pipper verify -b s3://my-bucket/pypi || pipper reindex -b s3://my-bucket/pypi"""
 
     def perform(self) -> int:
+        from ..display import safe
         from ..reindex import reindex
         from ..verify import counted
 
@@ -33,5 +34,5 @@ deletes files. A record whose wheel is missing is reported and left out of the i
             lines.append(f"Reindexed {repo.location}: {what}; {len(report.written)} objects rewritten")
         else:
             lines.append(f"{repo.location}: {what}; everything was already up to date")
-        self.emit(report.to_json(), lines)
+        self.emit(report.to_json(), [safe(line) for line in lines])
         return 0

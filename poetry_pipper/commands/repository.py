@@ -106,7 +106,7 @@ its file readable by every user: import makes it 0600 too (pipper 0.x still read
             access_key_id=keys.access_key_id if keys else None,
             secret_access_key=keys.secret_access_key if keys else None,
             session_token=keys.session_token if keys else None,
-        )
+        ).check()
         with edit() as config:
             self._config = config
             if name in config.repositories:
@@ -152,7 +152,7 @@ its file readable by every user: import makes it 0600 too (pipper 0.x still read
             if keys is not None:
                 changes.update(profile=None, access_key_id=keys.access_key_id,
                                secret_access_key=keys.secret_access_key, session_token=keys.session_token)
-            repo = replace(repo, **changes)  # type: ignore[arg-type]
+            repo = replace(repo, **changes).check()  # type: ignore[arg-type]
             migrated = self._note_legacy(config)
             config.repositories[name] = repo
             if self.option("default"):

@@ -36,13 +36,15 @@ yanked version only changes the reason; `pipper unyank` undoes it.
         return self.report(release, changed, "yanked")
 
     def report(self, release: Release, changed: bool, what: str) -> int:
+        from ..display import safe
+
         files = len(release.files)
         if changed:
-            reason = f" ({release.yanked_reason})" if release.yanked and release.yanked_reason else ""
-            text = f"{what.capitalize()} <info>{release.name} {release.version}</info>{reason}" \
+            reason = f" ({safe(release.yanked_reason)})" if release.yanked and release.yanked_reason else ""
+            text = f"{what.capitalize()} <info>{safe(release.name)} {release.version}</info>{reason}" \
                 + (f": {files} files" if files > 1 else "")
         else:
-            text = f"{release.name} {release.version} is already {what}; nothing to do"
+            text = f"{safe(release.name)} {release.version} is already {what}; nothing to do"
         self.emit({"name": release.name, "version": release.version, "yanked": release.yanked,
                    "yanked_reason": release.yanked_reason, "changed": changed,
                    "files": [f.filename for f in release.ordered()]}, [text])

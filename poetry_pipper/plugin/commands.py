@@ -53,6 +53,7 @@ class PoetryFrontDoor:
     """Overrides of the shared commands' hooks for a Poetry project."""
 
     application: Any
+    possible_tokens: list[str]
 
     if TYPE_CHECKING:  # provided by cleo's Command (a stub here would shadow it)
 
@@ -66,10 +67,11 @@ class PoetryFrontDoor:
         if tokens is not None and any(t in ("-c", "--credentials") for t in tokens):
             from cleo.io.inputs.argv_input import ArgvInput
 
-            from ..credentials import expand_credentials_args
+            from ..credentials import expand_credentials_args, possible_tokens
 
             # Poetry joins the command's words into one token ("pipper install"); rewrite what follows.
             start = next((i + 1 for i, t in enumerate(tokens) if t.startswith("pipper ")), 0)
+            self.possible_tokens = possible_tokens(tokens[start:])
             rewritten = ArgvInput([io.input.script_name or "", *tokens[:start], *expand_credentials_args(tokens[start:])])
             rewritten.set_stream(io.input.stream)  # what cleo carries over when it rewrites an input
             rewritten.interactive(io.input.is_interactive())

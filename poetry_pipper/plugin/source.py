@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from poetry.core.constraints.version import Version, VersionConstraint
     from poetry.poetry import Poetry
 
-    from ..index import PackageIndex, Release
+    from ..index import DistFile, PackageIndex, Release
     from ..prefetch import SourceReader
     from ..repository import Repository
 
@@ -45,10 +45,12 @@ class PipperSource(PoetryRepository):
     """Release info always comes from the (memoized, one-GET) package index, never from an on-disk
     cache: Poetry's release cache is keyed ``name:version`` forever and could serve a stale hash."""
 
-    def __init__(self, name: str, url: str, *, config: Config) -> None:
+    def __init__(self, name: str, url: str, *, config: Config, io: IO | None = None) -> None:
         super().__init__(name)
         self._url = url.rstrip("/")
         self._config = config
+        self._io = io
+        self._warned: set[str] = set()
         self._lock = threading.Lock()
         self._reader: SourceReader | None = None
         self._root: str | None = None
@@ -115,7 +117,10 @@ class PipperSource(PoetryRepository):
                     f"no credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, run"
                     f" `poetry config http-basic.{self.name} KEY SECRET`, or `pipper repository add {self.name} ...`"
                 )
-            raise PipperSourceError(f"source '{self.name}' ({self._url}): {message}") from None
+            from ..display import safe
+
+            # Poetry prints it through cleo's formatter: text from the bucket must not be read as markup.
+            raise PipperSourceError(safe(f"source '{self.name}' ({self._url}): {message}")) from None
 
     def published(self) -> frozenset[str]:
         """Names published here, for the guard: one GET of the root list per run (guard.py)."""
@@ -186,8 +191,9 @@ class PipperSource(PoetryRepository):
         release = self._release(name, version)
         files = release.ordered()
         # Poetry locks one set of dependencies per version: the union of what the files declare (wheels
-        # for different platforms may differ); the chosen file's own are what pip installs.
-        requires_dist = list(dict.fromkeys(r for f in files for r in f.requires_dist))
+        # for different platforms may differ); the chosen file's own are what pip installs. A direct URL
+        # reference is never handed to Poetry: it would fetch and build whatever the URL holds.
+        requires_dist = list(dict.fromkeys(r for f in files for r in self._followed(f)))
         primary = next((f for f in files if f.kind == SDIST), files[0])
         # PackageInfo parses Requires-Dist as Poetry does for any index (markers, extras); the
         # package itself is made with this source, through public constructors only.
@@ -211,6 +217,22 @@ class PipperSource(PoetryRepository):
             package.add_dependency(dependency)
         package.extras = parsed.extras
         return package
+
+    def _followed(self, dist: DistFile) -> list[str]:
+        """A file's Requires-Dist without direct URL references, each left out with a warning (once)."""
+        from ..display import safe
+        from ..resolve import url_warning
+        from ..truth import url_requirements
+
+        urls = set(url_requirements(dist.requires_dist))
+        for text in urls:
+            line = url_warning(dist, text)
+            with self._lock:
+                new = line not in self._warned
+                self._warned.add(line)
+            if new and self._io is not None:
+                self._io.write_error_line(f"pipper: source '{safe(self.name)}': warning: {safe(line)}")
+        return [r for r in dist.requires_dist if r not in urls]
 
     def find_links_for_package(self, package: Package) -> list[Link]:
         # Installing from a lock: the locked file name and sha256 are the object's key
@@ -242,6 +264,8 @@ class PipperSource(PoetryRepository):
     def search(self, query: str | list[str]) -> list[Package]:
         from poetry.core.constraints.version import Version
 
+        from ..display import escape_markup
+
         terms = [query] if isinstance(query, str) else list(query)
         root = self._guard(lambda: self.core.packages())
         results = []
@@ -254,7 +278,7 @@ class PipperSource(PoetryRepository):
             latest = index.versions()[-1]
             release = index.releases[str(latest)]
             package = self._package(name, Version.parse(str(latest)), release)
-            package.description = release.summary
+            package.description = escape_markup(release.summary)  # `poetry search` prints it as cleo markup
             results.append(package)
         return results
 
@@ -282,10 +306,12 @@ def install_sources(poetry: Poetry, io: IO) -> None:
     for repository in old.all_repositories:  # by priority, then in declaration order
         url = str(getattr(repository, "url", ""))
         if url.startswith(SCHEMES):
-            repository = PipperSource(repository.name, url, config=poetry.config)
+            repository = PipperSource(repository.name, url, config=poetry.config, io=io)
             ours.append(repository)
             if io.is_debug():
-                io.write_error_line(f"pipper: source '{repository.name}' -> {url}")
+                from ..display import safe
+
+                io.write_error_line(f"pipper: source '{safe(repository.name)}' -> {safe(url)}")
         repositories.append((repository, old.get_priority(repository.name)))
     pool = GuardedPool(Guard(ours, unguarded(poetry), io), config=poetry.config)
     for repository, priority in repositories:

@@ -283,15 +283,11 @@ class S3Storage:
         self._reading(read, key, "download of")
 
     def open_stream(self, key: str) -> tuple[BinaryIO, int]:
-        try:
+        def open_body() -> tuple[BinaryIO, int]:
             response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
-        except botocore.exceptions.ClientError as exc:
-            if _code(exc) in ("NoSuchKey", "404"):
-                raise NotFound(f"{self.location.key_url(key)} does not exist") from None
-            raise translate(exc, self.location, key, "read") from None
-        except botocore.exceptions.BotoCoreError as exc:
-            raise translate(exc, self.location, key, "read") from None
-        return cast(BinaryIO, response["Body"]), int(response["ContentLength"])
+            return cast(BinaryIO, response["Body"]), int(response["ContentLength"])
+
+        return self._reading(open_body, key, "reading")
 
     def exists(self, key: str) -> bool:
         try:
