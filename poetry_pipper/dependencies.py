@@ -7,12 +7,15 @@ and by the 0.x reader for the same hints on bundles read lazily.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from .specs import SpecError, parse_spec
+
+if TYPE_CHECKING:
+    from .index import DistFile
 
 
 class Declares(Protocol):
@@ -52,3 +55,23 @@ def private_requires(dists: Iterable[Declares], known: Iterable[str]) -> tuple[s
     for dist in dists:
         names |= dependency_names(dist)
     return tuple(sorted(names & set(known)))
+
+
+def url_requirements(texts: Iterable[str]) -> list[str]:
+    """The direct URL references (``name @ url``) among Requires-Dist entries."""
+    found = []
+    for text in texts:
+        if "@" not in text:
+            continue  # no PEP 508 URL reference without its "@": nothing to parse
+        try:
+            if Requirement(text).url:
+                found.append(text)
+        except InvalidRequirement:
+            continue
+    return found
+
+
+def url_warning(dist: DistFile, text: str) -> str:
+    """The one-line warning for a direct URL reference read from the repository (never followed)."""
+    return (f"ignoring {dist.name} {dist.version}'s dependency {text[:200]!r}: a direct URL reference from the"
+            " repository is never followed (`pipper publish` refuses them; `pipper verify` checks the index)")

@@ -211,7 +211,7 @@ def download(
 ) -> list[str]:
     """``pipper download``: resolve for ``target``, fetch (verified, cached) and save into ``out``:
     a bundle per wheel (or, with ``extract``, the wheel and its metadata JSON), sdists as they are.
-    Returns the paths saved; ``warn`` is told of each dependency left out (resolve.url_warning)."""
+    Returns the paths saved; ``warn`` is told of each dependency left out (dependencies.url_warning)."""
     check_destination(out)  # before anything is downloaded
     if deps:
         resolution = resolve(repo, specs, target, pre=pre, allow_sdist=allow_sdist)

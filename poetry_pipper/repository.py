@@ -16,8 +16,6 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
-from .cas import Doc, Engine, Page
-from .download import integrity_error, verified_download
 from .errors import NotFound, PipperError
 from .index import DistFile, PackageIndex, Release, RootIndex
 from .keys import (
@@ -31,11 +29,11 @@ from .keys import (
     simple_json_key,
     simple_key,
 )
-from .pages import render_simple_json, render_simple_page, render_simple_root, render_simple_root_json
 from .storage import open_storage
 from .storage.base import Progress, Storage
 
 if TYPE_CHECKING:
+    from .cas import Doc, Engine
     from .credentials import Credentials
     from .legacy import LegacyReader
     from .location import Location
@@ -47,10 +45,20 @@ class Repository:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
         self.location = storage.location
-        self.cas = Engine(storage)
+        self._cas: Engine | None = None
         self._cancelled = threading.Event()
         self._legacy: LegacyReader | None = None
         self._legacy_lock = threading.Lock()
+
+    @property
+    def cas(self) -> Engine:
+        """The compare-and-swap engine of this repository's documents (cas.py), made on first use:
+        the writing code stays unimported in a process that only reads."""
+        if self._cas is None:
+            from .cas import Engine
+
+            self._cas = Engine(self.storage)
+        return self._cas
 
     @property
     def legacy(self) -> LegacyReader:
@@ -71,6 +79,9 @@ class Repository:
 
     def index_doc(self, name: str) -> Doc[PackageIndex]:
         """A package index and its pages: ``simple/<name>/index.html`` and (S3) ``simple/<name>/``."""
+        from .cas import Doc, Page
+        from .pages import render_simple_json, render_simple_page
+
         key = index_key(name)
         pages = [Page(simple_key(name), render_simple_page, HTML_TYPE, PAGE_CACHE)]
         if not self.location.is_local:  # a directory cannot hold a key ending in "/" (docs/FORMAT.md)
@@ -80,6 +91,8 @@ class Repository:
 
     def root_doc(self) -> Doc[RootIndex]:
         """The root list and its pages: ``simple/index.html`` and (S3) ``simple/``."""
+        from .cas import Doc, Page
+
         pages: list[Page[RootIndex]] = [Page(SIMPLE_ROOT, _render_root, HTML_TYPE, PAGE_CACHE)]
         if not self.location.is_local:
             pages.append(Page(SIMPLE_ROOT_JSON, _render_root_json, SIMPLE_JSON_TYPE, PAGE_CACHE))
@@ -97,7 +110,8 @@ class Repository:
         blob = self.storage.get(key)
         if blob is None and legacy:  # pipper 0.x fallback (legacy.py): costs nothing when the index exists
             return self.legacy.package_index(name)
-        index = self.index_doc(canonicalize_name(name)).parse(blob.data) if blob else None
+        index = PackageIndex.from_bytes(blob.data, origin=self.location.key_url(key), name=canonicalize_name(name)) \
+            if blob else None
         return index if index is not None and index.releases else None
 
     def require_index(self, name: str) -> PackageIndex:
@@ -123,6 +137,8 @@ class Repository:
         """Download a file into ``dest_dir``, verified by sha256 before it gets its name."""
         if dist.bundle_key:  # pipper 0.x: the wheel is inside a 0.x bundle (legacy.py)
             return self.legacy.fetch(dist, dest_dir, progress=progress)
+        from .download import integrity_error, verified_download
+
         return verified_download(
             lambda tmp, tick: self.storage.download(dist.key, tmp, progress=tick),
             dest_dir / dist.filename, dist.sha256,
@@ -141,10 +157,14 @@ class Repository:
 
 
 def _render_root(root: RootIndex) -> bytes:
+    from .pages import render_simple_root
+
     return render_simple_root(root.packages)
 
 
 def _render_root_json(root: RootIndex) -> bytes:
+    from .pages import render_simple_root_json
+
     return render_simple_root_json(root.packages)
 
 

@@ -24,6 +24,7 @@ from packaging.specifiers import Specifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from .dependencies import url_warning
 from .errors import NotFound, PipperError
 from .index import DistFile, PackageIndex, Release
 from .prefetch import WORKERS, IndexFetcher
@@ -85,11 +86,6 @@ class Resolution:
     def ordered(self) -> list[Pick]:
         return [self.picks[name] for name in sorted(self.picks)]
 
-
-def url_warning(dist: DistFile, text: str) -> str:
-    """The one-line warning for a direct URL reference read from the repository (never followed)."""
-    return (f"ignoring {dist.name} {dist.version}'s dependency {text[:200]!r}: a direct URL reference from the"
-            " repository is never followed (`pipper publish` refuses them; `pipper verify` checks the index)")
 
 
 def requirements(

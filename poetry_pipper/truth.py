@@ -26,6 +26,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from .bundle import inspect_wheel
+from .dependencies import url_requirements
 from .errors import FormatError
 from .index import WHEEL, DistFile
 
@@ -48,17 +49,6 @@ def _python(text: str | None) -> str:
     except InvalidSpecifier:
         return text or ""
 
-
-def url_requirements(texts: Iterable[str]) -> list[str]:
-    """The direct URL references (``name @ url``) among Requires-Dist entries."""
-    found = []
-    for text in texts:
-        try:
-            if Requirement(text).url:
-                found.append(text)
-        except InvalidRequirement:
-            continue
-    return found
 
 
 def disagreement(

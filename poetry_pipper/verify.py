@@ -20,7 +20,7 @@ from packaging.utils import canonicalize_name
 
 from .cas import Doc
 from .closure import exact
-from .dependencies import private_requires
+from .dependencies import private_requires, url_requirements
 from .download import sha256_file
 from .errors import FormatError, NewerFormatError, NotFound
 from .index import DistFile, PackageIndex, RootIndex
@@ -31,7 +31,7 @@ from .records import Records, read_records, record_refs
 from .repository import Repository
 from .schema import is_project_name
 from .storage.base import Blob
-from .truth import metadata_disagreement, url_requirements
+from .truth import metadata_disagreement
 
 WORKERS = 8
 

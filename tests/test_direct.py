@@ -85,8 +85,13 @@ def test_an_aws_config_file_beyond_the_region_leaves_reads_to_boto3(tmp_path: Pa
         assert direct_endpoint(Location("b"), KEYS, env) is None, extra
 
 
+WRITING = ("poetry_pipper.cas", "poetry_pipper.pages", "poetry_pipper.download", "poetry_pipper.truth",
+           "poetry_pipper.resolve")
+
+
 def reads_without_boto3(env: dict[str, str], url: str) -> list[str]:
-    """Run a read in a fresh process: what it printed, then the boto3 modules it imported."""
+    """Run a read in a fresh process: what it printed, then the boto3 modules it imported, then which of
+    the modules a read never needs (writing, pages, downloads, pipper's own resolver) it imported."""
     code = ("import os, sys\n"
             "from poetry_pipper.access import Options, resolve_access\n"
             "from poetry_pipper.repository import open_repository\n"
@@ -94,7 +99,8 @@ def reads_without_boto3(env: dict[str, str], url: str) -> list[str]:
             "repo = open_repository(access.location, access.credentials)\n"
             "print(type(repo.storage).__name__, sorted(repo.require_index('direct-pkg').releases),"
             " repo.package_index('nosuch', legacy=False))\n"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')))\n")
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')))\n"
+            f"print(sorted(m for m in sys.modules if m in {WRITING!r}))\n")
     proc = subprocess.run([sys.executable, "-c", code], env={**os.environ, **env, **NO_CONFIG}, capture_output=True,
                           text=True, check=False)
     assert proc.returncode == 0, proc.stderr
@@ -109,7 +115,7 @@ def test_reads_are_signed_and_need_no_boto3(auth_s3: AuthS3, tmp_path: Path) -> 
     for env in (auth_s3.env(auth_s3.reader),
                 {"AWS_ENDPOINT_URL": auth_s3.server.endpoint, "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret,
                  "AWS_SESSION_TOKEN": token}):
-        assert reads_without_boto3(env, url) == ["S3DirectStorage ['1.0'] None", "[]"]
+        assert reads_without_boto3(env, url) == ["S3DirectStorage ['1.0'] None", "[]", "[]"]
 
 
 def test_what_the_direct_path_is_unsure_of_boto3_answers(auth_s3: AuthS3, s3_server: S3Server) -> None:

@@ -220,9 +220,8 @@ class PipperSource(PoetryRepository):
 
     def _followed(self, dist: DistFile) -> list[str]:
         """A file's Requires-Dist without direct URL references, each left out with a warning (once)."""
+        from ..dependencies import url_requirements, url_warning
         from ..display import safe
-        from ..resolve import url_warning
-        from ..truth import url_requirements
 
         urls = set(url_requirements(dist.requires_dist))
         for text in urls:

@@ -17,7 +17,6 @@ or dual-stack endpoints, another partition, or an AWS config file with settings 
 
 from __future__ import annotations
 
-import configparser
 import http.client
 import os
 import re
@@ -112,6 +111,8 @@ def _endpoint(scheme: str, hostname: str, port: int | None, base: str, region: s
 
 def _profile_settings(env: Mapping[str, str]) -> dict[str, str] | None:
     """The settings of the AWS config profile botocore would use; None if any could change a GET."""
+    import configparser
+
     path = Path(env.get("AWS_CONFIG_FILE") or "~/.aws/config").expanduser()
     profile = env.get("AWS_PROFILE") or env.get("AWS_DEFAULT_PROFILE") or "default"
     parser = configparser.RawConfigParser()
