@@ -231,15 +231,9 @@ class DirectReader:
     def _response(self, key: str) -> Iterator[http.client.HTTPResponse]:
         """A GET's response, read by the caller; the connection goes back to the pool afterwards."""
         connection, response = self._send(key)
-        try:
+        with _closed_on_error(connection):
             yield response
             response.read()  # what the caller left (an error body), so the connection can be reused
-        except (OSError, http.client.HTTPException) as exc:
-            connection.close()
-            raise Unsure(str(exc)) from None
-        except BaseException:
-            connection.close()
-            raise
         self._give_back(connection, response)
 
     def get(self, key: str) -> tuple[bytes, str, str] | None:
@@ -273,21 +267,28 @@ class DirectReader:
     def open(self, key: str) -> tuple[BinaryIO, int] | None:
         """The object as a stream and its size (its connection is closed with it); None if absent."""
         connection, response = self._send(key)
-        try:
+        with _closed_on_error(connection):
             length = response.getheader("Content-Length")
             if response.status == 200 and length is not None and length.strip().isdigit():
                 return cast(BinaryIO, response), int(length)
             if response.status == 200:
                 raise Unsure("no Content-Length")
             _absent(response)
-        except (OSError, http.client.HTTPException) as exc:
-            connection.close()
-            raise Unsure(str(exc)) from None
-        except BaseException:
-            connection.close()
-            raise
         connection.close()
         return None
+
+
+@contextmanager
+def _closed_on_error(connection: http.client.HTTPConnection) -> Iterator[None]:
+    """Close the connection if the block fails; a transport error becomes :class:`Unsure` (boto3 reads again)."""
+    try:
+        yield
+    except (OSError, http.client.HTTPException) as exc:
+        connection.close()
+        raise Unsure(str(exc)) from None
+    except BaseException:
+        connection.close()
+        raise
 
 
 def _absent(response: http.client.HTTPResponse) -> None:
