@@ -275,17 +275,22 @@ def _prefixed_hash(value: object, where: str) -> str | None:
 
 def _filename_version(name: NormalizedName, location: str) -> Version | None:
     """The version in a wheel or sdist file name (the last path segment of a URL or path), if it names ``name``."""
-    filename = unquote(urlsplit(location).path.rsplit("/", 1)[-1])
+    named = _named_file(location)
+    return named[1] if named is not None and named[0] == name else None
+
+
+def _named_file(location: str) -> tuple[NormalizedName, Version] | None:
+    """The project and version a wheel or sdist file name says (the last segment of a URL or path), if any."""
+    filename = unquote(urlsplit(location).path.replace("\\", "/").rsplit("/", 1)[-1])
     try:
         if filename.endswith(".whl"):
             found, version, _, _ = parse_wheel_filename(filename)
-        elif filename.endswith((".tar.gz", ".zip")):
-            found, version = parse_sdist_filename(filename)
-        else:
-            return None
+            return found, version
+        if filename.endswith((".tar.gz", ".zip")):
+            return parse_sdist_filename(filename)
     except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
-        return None
-    return version if found == name else None
+        pass
+    return None
 
 
 # -- TOML lock files -------------------------------------------------------------------------
@@ -621,19 +626,13 @@ def _is_location(text: str) -> bool:
 
 
 def _location_line(text: str, hashes: set[str], where: str, reader: _Reader) -> None:
-    filename = unquote(urlsplit(text).path.replace("\\", "/").rsplit("/", 1)[-1])
     hashes = hashes | _url_hashes(text, where)
-    try:
-        if filename.endswith(".whl"):
-            found, version, _, _ = parse_wheel_filename(filename)
-        elif filename.endswith((".tar.gz", ".zip")):
-            found, version = parse_sdist_filename(filename)
-        else:
-            raise InvalidWheelFilename(filename)
-    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+    named = _named_file(text)
+    if named is None:
         reader.warn(f"{where}: {show(text)} is no wheel or sdist file name with a version (a source tree or "
                     "a VCS URL?), so it protects nothing")
         return
+    found, version = named
     _pin_versions(reader, found, [version], hashes, text, where)
 
 
