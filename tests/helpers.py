@@ -7,6 +7,7 @@ import hashlib
 import io
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -288,3 +289,10 @@ def backdate(core, name: str, version: str, when: str) -> None:  # type: ignore[
     for key in storage.list(f"packages/{name}/releases/{version}/"):
         dist = DistFile.from_record(storage.get(key).data, key)
         storage.put(key, replace(dist, upload_time=when).record_bytes())
+
+
+def interruptible() -> None:
+    """``preexec_fn`` of a child the test will Ctrl-C: SIGINT back to its default action. A job started
+    in the background by a non-interactive shell (``cmd &``, as some CI runners do) inherits SIGINT
+    ignored, and Python then installs no KeyboardInterrupt handler: the signal would be lost."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -16,7 +16,7 @@ from pathlib import Path
 from poetry_pipper.bundle import make_bundle
 from poetry_pipper.publish import publish_file
 
-from .helpers import ROOT, Result, make_wheel, run_cli
+from .helpers import ROOT, Result, interruptible, make_wheel, run_cli
 from .servers import PublicIndex, RepoUnderTest, Venv, pip_env
 
 SIZE = 40 * 1024 * 1024
@@ -27,7 +27,7 @@ def interrupted(args: list[str], env: dict[str, str], proxy, python: str = sys.e
     proc = subprocess.Popen(
         [python, "-m", "poetry_pipper", "--no-ansi", *args],
         cwd=ROOT, env={**os.environ, "NO_COLOR": "1", **env},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=interruptible,
     )
     try:
         assert proxy.transferring.wait(120), "the transfer never started"

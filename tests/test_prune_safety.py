@@ -29,7 +29,7 @@ from poetry_pipper.publish import publish_file
 from poetry_pipper.retention import DELETE, KEEP, Policy
 from poetry_pipper.verify import verify
 
-from .helpers import ROOT, Result, make_sdist, make_wheel
+from .helpers import ROOT, Result, interruptible, make_sdist, make_wheel
 from .prune_helpers import backdate, clean, publish, versions
 from .servers import RepoUnderTest, S3Server
 from .test_concurrency import WORKERS, publish_together
@@ -165,7 +165,7 @@ def _stopped(repo_ut: RepoUnderTest, fault_proxy, mode: str, stop_at: int, sig: 
     proc = subprocess.Popen(
         [sys.executable, "-m", "poetry_pipper", "--no-ansi", "prune", "-b", repo_ut.url, *_args(mode)],
         cwd=ROOT, env={**os.environ, "NO_COLOR": "1", "AWS_ENDPOINT_URL": proxy.url},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=interruptible)
     holder["proc"] = proc
     started.set()
     stdout, stderr = proc.communicate(timeout=300)
