@@ -56,8 +56,13 @@ def graph_reach(edges: Mapping[str, Iterable[str]]) -> dict[str, set[str]]:
     return reaches
 
 
+def hints(index: PackageIndex) -> set[str]:
+    """Every direct private dependency any release of the package names (its ``private_requires``)."""
+    return {h for release in index.releases.values() for h in release.private_requires}
+
+
 def hint_graph(indexes: Mapping[str, PackageIndex]) -> dict[str, set[str]]:
-    return {name: {h for r in index.releases.values() for h in r.private_requires} for name, index in indexes.items()}
+    return {name: hints(index) for name, index in indexes.items()}
 
 
 def exact(indexes: Mapping[str, PackageIndex]) -> dict[str, dict[str, tuple[str, ...]]]:
@@ -112,7 +117,7 @@ def prefetch_names(index: PackageIndex) -> set[str]:
     """The indexes worth fetching as soon as this one arrives: every release's hints, and the closure
     of the release a resolver most likely picks (the newest that is neither yanked nor a pre-release,
     else the newest)."""
-    names = {h for release in index.releases.values() for h in release.private_requires}
+    names = hints(index)
     likely = _likely(index.releases.values())
     if likely is not None:
         names.update(likely.private_closure)

@@ -22,14 +22,13 @@ from __future__ import annotations
 import datetime
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .cas import UNREAD, Outcome, Unread
 from .closure import closure_of, reach, spread, with_closures
 from .dependencies import dependency_names, private_requires
-from .errors import AlreadyPublished, FormatError, PipperError, PreconditionFailed, StorageError
+from .errors import AlreadyPublished, PipperError, PreconditionFailed, StorageError
 from .index import DistFile, PackageIndex, RootIndex
 from .keys import FILE_CACHE, JSON_TYPE, index_key, record_key
 from .legacy import legacy_names
@@ -283,25 +282,10 @@ def _close(repo: Repository, index: PackageIndex, version: str, dependencies: di
     direct private dependency, in parallel. Names already recorded stay."""
     release = index.releases[version]
     todo = [h for h in release.private_requires if h not in dependencies and h != index.name]
-    for hint, blob in _read_indexes(repo, todo).items():
-        dependencies[hint] = _parsed(repo, hint, blob)
+    for hint, blob in repo.index_blobs(todo).items():
+        dependencies[hint] = repo.readable_index(hint, blob)
     computed = closure_of(index.name, release.private_requires, lambda h: reach(dependencies.get(h)))
     return with_closures(index, {version: computed}, extend=True)
-
-
-def _read_indexes(repo: Repository, names: list[str]) -> dict[str, Blob | None]:
-    if not names:
-        return {}
-    with ThreadPoolExecutor(max_workers=min(8, len(names))) as pool:
-        return dict(zip(names, pool.map(lambda n: repo.storage.get(index_key(n)), names), strict=True))
-
-
-def _parsed(repo: Repository, name: str, blob: Blob | None) -> PackageIndex | None:
-    """An index for the hints' bookkeeping: an unreadable one counts as empty (verify reports it)."""
-    try:
-        return repo.index_doc(name).parse(blob.data) if blob is not None else None
-    except FormatError:
-        return None
 
 
 def mark_private_dependents(repo: Repository, name: str, root: RootIndex, index: PackageIndex) -> None:
@@ -321,8 +305,8 @@ def extend_closures(repo: Repository, name: str, added: set[str], root: RootInde
     Reads every other package's index once (in parallel), then writes, by compare-and-swap, only
     the indexes that change.
     """
-    blobs = _read_indexes(repo, [other for other in root.packages if other != name])
-    indexes = {other: index for other, blob in blobs.items() if (index := _parsed(repo, other, blob)) is not None}
+    blobs = repo.index_blobs(other for other in root.packages if other != name)
+    indexes = {other: index for other, blob in blobs.items() if (index := repo.readable_index(other, blob)) is not None}
     hinted = {other for other, index in indexes.items() if new and _mark(index, name)}
     updates = spread(indexes, name, added)
     for other in sorted(hinted | updates.keys()):

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .cas import Doc
-from .closure import closure_of, graph_reach
+from .closure import closure_of, graph_reach, hints
 from .dependencies import private_requires
 from .errors import FormatError, NewerFormatError, PipperError
 from .index import FORMAT_VERSION, DistFile, PackageIndex, RootIndex, newest
-from .keys import index_key, parse_record_key
+from .keys import parse_record_key
 from .legacy import legacy_names
 from .records import Records, read_records, record_refs
 from .repository import Repository
@@ -59,8 +58,7 @@ def reindex(repo: Repository, *, progress: Callable[[str], None] | None = None) 
     known = {name for name in names if found[name]}
     # Every index is read once up front (the first read of its compare-and-swap below): the closures
     # need the whole graph of hints, the records' and the ones the indexes keep.
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        blobs = dict(zip(names, pool.map(lambda n: repo.storage.get(index_key(n)), names), strict=True))
+    blobs = repo.index_blobs(names)
     graph = {name: {*private_requires(found[name].values(), known | {name}), *_kept_hints(repo, name, blobs[name])}
              for name in names}
     reaches = graph_reach(graph)
@@ -79,11 +77,8 @@ def reindex(repo: Repository, *, progress: Callable[[str], None] | None = None) 
 
 
 def _kept_hints(repo: Repository, name: str, blob: Blob | None) -> set[str]:
-    try:
-        index = repo.index_doc(name).parse(blob.data) if blob is not None else None
-    except FormatError:
-        return set()
-    return {h for release in index.releases.values() for h in release.private_requires} if index else set()
+    index = repo.readable_index(name, blob)
+    return hints(index) if index else set()
 
 
 def _lenient(doc: Doc[Any], empty: Callable[[], Any], unreadable: set[str] | None = None) -> Doc[Any]:

@@ -10,13 +10,15 @@ compare-and-swap engine of :mod:`.cas` (:attr:`Repository.cas`).
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
-from .errors import NotFound, PipperError
+from .errors import FormatError, NotFound, PipperError
 from .index import DistFile, PackageIndex, Release, RootIndex
 from .keys import (
     HTML_TYPE,
@@ -30,7 +32,7 @@ from .keys import (
     simple_key,
 )
 from .storage import open_storage
-from .storage.base import Progress, Storage
+from .storage.base import Blob, Progress, Storage
 
 if TYPE_CHECKING:
     from .cas import Doc, Engine
@@ -113,6 +115,23 @@ class Repository:
         index = PackageIndex.from_bytes(blob.data, origin=self.location.key_url(key), name=canonicalize_name(name)) \
             if blob else None
         return index if index is not None and index.releases else None
+
+    def index_blobs(self, names: Iterable[str]) -> dict[str, Blob | None]:
+        """Several packages' stored indexes as they are (None: absent), read in parallel, 8 at a time:
+        for the bookkeeping that reads the whole repository's hints (publish, reindex)."""
+        wanted = list(names)
+        if not wanted:
+            return {}
+        with ThreadPoolExecutor(max_workers=min(8, len(wanted))) as pool:
+            return dict(zip(wanted, pool.map(lambda n: self.storage.get(index_key(n)), wanted), strict=True))
+
+    def readable_index(self, name: str, blob: Blob | None) -> PackageIndex | None:
+        """An index read by :meth:`index_blobs`, for hints' bookkeeping: an unreadable one counts as
+        absent (``pipper verify`` reports it)."""
+        try:
+            return self.index_doc(name).parse(blob.data) if blob is not None else None
+        except FormatError:
+            return None
 
     def require_index(self, name: str) -> PackageIndex:
         index = self.package_index(name)
