@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from ..bundle import BundleMeta
     from ..install import Destination
 
-SCHEMES = ("s3://", "file://")
 
 
 def register(application: Application) -> None:
@@ -93,8 +92,9 @@ class PoetryFrontDoor:
 
     def pipper_sources(self) -> dict[str, str]:
         """s3:// and file:// sources of the project: name -> url."""
-        sources = self.poetry.local_config.get("source", [])
-        return {s["name"]: s["url"] for s in sources if str(s.get("url", "")).startswith(SCHEMES)}
+        from .settings import pipper_sources
+
+        return pipper_sources(self.poetry.local_config.get("source"))
 
     # -- repository selection --------------------------------------------------------------
 

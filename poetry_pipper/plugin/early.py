@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from ..access import Access
     from ..prefetch import SourceReader
 
-SCHEMES = ("s3://", "file://")
 _LOCK = threading.Lock()
 #: (source name, url) -> what start() opened for it: its access and reader.
 _STARTED: dict[tuple[str, str], Future[tuple[Access, SourceReader]]] = {}
@@ -42,7 +41,9 @@ def start(pyproject: Path) -> None:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return  # Poetry reports it
-    sources = _sources(data)
+    from .settings import pipper_sources
+
+    sources = list(pipper_sources(_table(data, "tool", "poetry").get("source")).items())
     if not sources:
         return
     from poetry.config.config import Config
@@ -101,15 +102,6 @@ def adopt(name: str, url: str, access: Access) -> SourceReader | None:
     except BaseException:  # opened again by the caller, which reports any error
         return None
     return reader if started == access else None
-
-
-def _sources(data: dict[str, Any]) -> list[tuple[str, str]]:
-    found = []
-    for source in _table(data, "tool", "poetry").get("source", []) or []:
-        if isinstance(source, dict) and isinstance(source.get("name"), str) and isinstance(source.get("url"), str) \
-                and source["url"].startswith(SCHEMES):
-            found.append((source["name"], source["url"].rstrip("/")))
-    return found
 
 
 def direct_dependencies(data: dict[str, Any]) -> tuple[dict[str, set[str]], set[str]]:

@@ -15,13 +15,12 @@ from typing import TYPE_CHECKING, Any
 from cleo.helpers import option
 
 from ..commands.base import PipperCommand
+from .settings import SCHEMES, pipper_sources
 
 if TYPE_CHECKING:
     from poetry.poetry import Poetry
 
     from ..repository import Repository
-
-SCHEMES = ("s3://", "file://")
 
 
 class ExportRefused(RuntimeError):
@@ -52,8 +51,7 @@ def refuse_plain_export(event: Any, _event_name: str, _dispatcher: Any) -> None:
 
 def _pipper_sources(poetry: Poetry) -> dict[str, str]:
     """url -> name of the project's s3:// and file:// sources."""
-    return {str(s["url"]).rstrip("/"): str(s["name"]) for s in poetry.local_config.get("source", [])
-            if str(s.get("url", "")).startswith(SCHEMES)}
+    return {url: name for name, url in pipper_sources(poetry.local_config.get("source")).items()}
 
 
 class ExportCommand(PipperCommand):

@@ -17,7 +17,7 @@ in the place of ``-b``:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from poetry.config.config import Config as PoetryConfig
@@ -25,6 +25,21 @@ if TYPE_CHECKING:
     from ..access import Access, Options, SourceRef
     from ..credentials import Credentials
     from ..repository import Repository
+
+
+#: The URL schemes of the sources this plugin serves (Poetry's own sources are every other URL).
+SCHEMES = ("s3://", "file://")
+
+
+def pipper_sources(sources: Any) -> dict[str, str]:
+    """name -> url (without a trailing "/") of the s3:// and file:// entries of a
+    ``[[tool.poetry.source]]`` list, in their order; entries of any other shape are left to Poetry."""
+    found: dict[str, str] = {}
+    for source in sources if isinstance(sources, list) else ():
+        if isinstance(source, dict) and isinstance(source.get("name"), str) and isinstance(source.get("url"), str) \
+                and source["url"].startswith(SCHEMES):
+            found[source["name"]] = source["url"].rstrip("/")
+    return found
 
 
 def http_basic(name: str, config: PoetryConfig) -> Credentials | None:

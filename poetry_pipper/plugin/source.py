@@ -22,6 +22,7 @@ from poetry.core.packages.package import Package
 from poetry.core.packages.utils.link import Link
 
 from .compat import PoetryRepository
+from .settings import SCHEMES
 
 if TYPE_CHECKING:
     from cleo.io.io import IO
@@ -33,8 +34,6 @@ if TYPE_CHECKING:
     from ..index import DistFile, PackageIndex, Release
     from ..prefetch import SourceReader
     from ..repository import Repository
-
-SCHEMES = ("s3://", "file://")
 
 
 class PipperSourceError(RuntimeError):
