@@ -232,7 +232,6 @@ class Resolver:
         self.source = source
         self.where = str(source.location) if source is not None else "the repository (none given: pass -b or -r)"
         self.chooser = _Chooser(source, target, pre, allow_sdist)
-        self.workers = workers
         self.indexes: dict[str, PackageIndex | None] = {}
         self.fixed = dict(fixed or {})  # local bundles/wheels given on the command line
         self.fetcher = IndexFetcher(source.package_index, workers=workers) if source is not None else None
