@@ -34,8 +34,10 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlparse
+
+from .helpers import LoopbackHTTPServer
 
 KINDS = ("503", "500", "500-after", "reset-request", "reset-response", "truncate")
 ALL_KINDS = (*KINDS, "corrupt")
@@ -82,8 +84,7 @@ class FaultProxy:
         self.transferring = threading.Event()
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self._server = LoopbackHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

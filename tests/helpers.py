@@ -13,9 +13,23 @@ import subprocess
 import sys
 import zipfile
 from dataclasses import dataclass
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+# The listen backlog of the tests' servers. socketserver's default (5) overflows when 40 clients
+# connect at once on a busy machine: the kernel then answers with SYN cookies, and a connection
+# made that way was seen reset mid-exchange (a flaky CI failure in tests/test_latency.py).
+BACKLOG = 1024
+
+
+class LoopbackHTTPServer(ThreadingHTTPServer):
+    """ThreadingHTTPServer with a backlog for parallel clients and threads that never block exit."""
+
+    request_queue_size = BACKLOG
+    daemon_threads = True
 
 
 def free_port() -> int:
@@ -259,9 +273,8 @@ class LoopbackServer:
 
     def __init__(self, handler: type) -> None:
         import threading
-        from http.server import ThreadingHTTPServer
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server = LoopbackHTTPServer(("127.0.0.1", 0), handler)
         self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()

@@ -18,6 +18,8 @@ import pytest
 
 from bench.latency import LatencyProxy
 
+from .helpers import BACKLOG
+
 LATENCY = 0.05
 
 
@@ -31,10 +33,14 @@ class Echo(socketserver.BaseRequestHandler):
             sock.sendall(data)
 
 
+class EchoServer(socketserver.ThreadingTCPServer):
+    request_queue_size = BACKLOG  # 40 parallel connects overflow the default 5: see helpers.BACKLOG
+    daemon_threads = True
+
+
 @pytest.fixture
 def echo() -> Iterator[str]:
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Echo)
-    server.daemon_threads = True
+    server = EchoServer(("127.0.0.1", 0), Echo)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"127.0.0.1:{server.server_address[1]}"
     server.shutdown()
