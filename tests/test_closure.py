@@ -234,3 +234,26 @@ def test_what_started_early_is_adopted_only_for_the_same_identity(tmp_path: Path
     failed.set_exception(RuntimeError("could not open"))
     early._STARTED["private", "file:///x"] = failed
     assert early.adopt("private", "file:///x", started) is None  # opened again by the source, which reports it
+
+
+def test_a_source_whose_early_thread_cannot_start_is_opened_again_not_waited_for(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from poetry_pipper.access import Access
+    from poetry_pipper.credentials import Credentials
+    from poetry_pipper.location import parse_location
+    from poetry_pipper.plugin import early
+
+    url = (tmp_path / "repo").as_uri()
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.poetry]\npackage-mode = false\n\n[tool.poetry.dependencies]\nlib = {version = "*", source = "private"}\n'
+        f'\n[[tool.poetry.source]]\nname = "private"\nurl = "{url}"\npriority = "explicit"\n')
+
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(threading.Thread, "start", refuse)
+        early.start(tmp_path / "pyproject.toml")
+    assert early.started("private", url)
+    access = Access(parse_location(url), Credentials(source="test"), "Poetry source 'private'")
+    assert early.adopt("private", url, access) is None  # at once: the source opens it itself
