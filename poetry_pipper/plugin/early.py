@@ -71,13 +71,14 @@ def _import_readers(schemes: set[str]) -> None:
     for the GIL with Poetry's own start-up, which then costs more CPU and more time. Measured on a
     lock of 10 packages on loopback (25 runs each): 5-9 ms less CPU done here; the GETs leave about
     as early (the thread imported most of it before its first GET anyway)."""
-    from .. import keys, prefetch, repository  # noqa: F401  (what _open and the fetcher use)
-    from . import settings  # noqa: F401
+    from ..keys import index_key  # noqa: F401  (what _open and the fetcher use; settings is in already)
+    from ..prefetch import SourceReader  # noqa: F401
+    from ..repository import Repository  # noqa: F401
 
     if "s3" in schemes:
-        from ..storage import direct, s3direct  # noqa: F401
+        from ..storage.s3direct import S3DirectStorage  # noqa: F401
     if "file" in schemes:
-        from ..storage import local  # noqa: F401
+        from ..storage.local import LocalStorage  # noqa: F401
 
 
 def _open(name: str, url: str, config: Config, pinned: set[str], others: set[str],
