@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from .helpers import free_port, make_wheel
+from .helpers import ROOT, free_port, make_wheel
 from .servers import (
     RUNTIME_DISTS,
     AuthS3,
@@ -101,7 +101,8 @@ def public_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PublicInd
     root.mkdir()
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "http.server", "-b", "127.0.0.1", str(port), "-d", str(root.parent)],
+        [sys.executable, "-m", "tests.static_server", str(port), str(root.parent)],
+        cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -1,6 +1,6 @@
 """pip, pip-tools and pdm through a static HTTP front over a repository.
 
-A local-directory repository is served by a plain HTTP server on loopback (`python -m http.server`,
+A local-directory repository is served by a plain HTTP server on loopback (tests/static_server.py,
 what nginx or an S3 website endpoint does: a folder's URL serves its index.html), and the clients
 get ``http://127.0.0.1:PORT/simple/`` as their index. Checked: hash checking (the ``#sha256=``
 fragments), yanked versions (PEP 592) and Requires-Python.
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import free_port, make_wheel, only_file
+from .helpers import ROOT, free_port, make_wheel, only_file
 from .servers import PublicIndex, RepoUnderTest, Venv, pip_env, stop, wait_http
 
 BIN = Path(sys.executable).parent
@@ -44,7 +44,7 @@ def front(local_repo: RepoUnderTest, tmp_path: Path) -> Iterator[Front]:
     f.publish("front-app", "1.0.0", requires=["front-lib>=1.0", "tinypublic"])
     local_repo.cli("yank", "front-lib:1.1.0", "--reason", "broken build", "-b", local_repo.url).assert_ok()
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "http.server", "-b", "127.0.0.1", str(port), "-d", local_repo.url],
+    proc = subprocess.Popen([sys.executable, "-m", "tests.static_server", str(port), local_repo.url], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_http(f"http://127.0.0.1:{port}/", proc)
     f.url = f"http://127.0.0.1:{port}/simple/"
