@@ -257,3 +257,19 @@ def test_a_source_whose_early_thread_cannot_start_is_opened_again_not_waited_for
     assert early.started("private", url)
     access = Access(parse_location(url), Credentials(source="test"), "Poetry source 'private'")
     assert early.adopt("private", url, access) is None  # at once: the source opens it itself
+
+
+def test_a_source_whose_reading_code_cannot_be_imported_is_not_started_early(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from poetry_pipper.plugin import early
+
+    url = (tmp_path / "repo").as_uri()
+    (tmp_path / "pyproject.toml").write_text(
+        f'[tool.poetry]\npackage-mode = false\n\n[[tool.poetry.source]]\nname = "private"\nurl = "{url}"\n')
+
+    def broken(schemes: set[str]) -> None:
+        raise ImportError("No module named 'packaging'")
+
+    monkeypatch.setattr(early, "_import_readers", broken)
+    early.start(tmp_path / "pyproject.toml")  # no error here: the source reports it when Poetry asks
+    assert not early.started("private", url)

@@ -50,13 +50,16 @@ def start(pyproject: Path) -> None:
 
     config = Config.create()  # what Poetry's Factory asks for next (it is made once per process)
     pinned, others = direct_dependencies(data)
+    try:
+        _import_readers({url.partition("://")[0] for _, url in sources})
+    except ImportError:
+        return  # the source opens on its own when Poetry asks, and says in one line what is missing
     jobs = []
     with _LOCK:
         for name, url in sources:
             future: Future[tuple[Access, SourceReader]] = Future()
             _STARTED[name, url] = future
             jobs.append((name, url, future))
-    _import_readers({url.partition("://")[0] for _, url in sources})
     for name, url, future in jobs:
         thread = threading.Thread(target=_open, args=(name, url, config, pinned.get(name.lower(), set()), others,
                                                       future), name=f"pipper-{name}-early", daemon=True)
