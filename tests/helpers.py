@@ -9,6 +9,7 @@ import os
 import re
 import signal
 import socket
+import socketserver
 import subprocess
 import sys
 import zipfile
@@ -269,13 +270,15 @@ class AccessLog:
 
 
 class LoopbackServer:
-    """A threaded HTTP server on 127.0.0.1 and a free port, for the tests' stand-in servers."""
+    """A threaded server on 127.0.0.1 and a free port, serving on a thread of its own: the tests'
+    stand-in servers (HTTP unless ``kind`` says otherwise; any kind needs BACKLOG, see above)."""
 
-    def __init__(self, handler: type) -> None:
+    def __init__(self, handler: type, kind: type[socketserver.TCPServer] = LoopbackHTTPServer) -> None:
         import threading
 
-        self.server = LoopbackHTTPServer(("127.0.0.1", 0), handler)
-        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server = kind(("127.0.0.1", 0), handler)
+        self.address = f"127.0.0.1:{self.server.server_address[1]}"
+        self.endpoint = f"http://{self.address}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 

@@ -7,7 +7,6 @@ import datetime
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -20,7 +19,7 @@ from poetry_pipper.storage import open_storage
 from poetry_pipper.storage.direct import DirectReader, direct_endpoint
 from poetry_pipper.storage.sigv4 import Keys, quote_path, sign
 
-from .helpers import LoopbackHTTPServer, make_wheel, run_cli
+from .helpers import LoopbackServer, make_wheel, run_cli
 from .servers import AuthS3, S3Server
 
 KEYS = Credentials("AKIDEXAMPLE", "secret", source="test")
@@ -151,11 +150,9 @@ class _Closing(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def closing_server() -> Iterator[str]:
-    server = LoopbackHTTPServer(("127.0.0.1", 0), _Closing)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    server = LoopbackServer(_Closing)
+    yield server.endpoint
+    server.close()
 
 
 def test_a_connection_the_server_closed_is_replaced(closing_server: str) -> None:

@@ -18,7 +18,7 @@ import pytest
 
 from bench.latency import LatencyProxy
 
-from .helpers import BACKLOG
+from .helpers import BACKLOG, LoopbackServer
 
 LATENCY = 0.05
 
@@ -40,11 +40,9 @@ class EchoServer(socketserver.ThreadingTCPServer):
 
 @pytest.fixture
 def echo() -> Iterator[str]:
-    server = EchoServer(("127.0.0.1", 0), Echo)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    server = LoopbackServer(Echo, EchoServer)
+    yield server.address
+    server.close()
 
 
 def connect(proxy: LatencyProxy) -> socket.socket:
