@@ -93,7 +93,7 @@ def _open(name: str, url: str, config: Config, pinned: set[str], others: set[str
         access = source_access(name, url, config)
         storage = open_storage(access.location, None if access.location.is_local else access.credentials)
         ahead = getattr(storage, "get_ahead", None)
-        if ahead is not None:  # the GETs leave before the code that reads them is even imported
+        if ahead is not None:  # the GETs leave before the reader is built (it parses what they bring)
             from ..keys import index_key
 
             for dependency in sorted(pinned):
