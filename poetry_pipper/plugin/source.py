@@ -186,6 +186,7 @@ class PipperSource(PoetryRepository):
         from poetry.inspection.info import PackageInfo
 
         from ..index import SDIST
+        from .grammars import wait
 
         release = self._release(name, version)
         files = release.ordered()
@@ -194,6 +195,7 @@ class PipperSource(PoetryRepository):
         # reference is never handed to Poetry: it would fetch and build whatever the URL holds.
         requires_dist = list(dict.fromkeys(r for f in files for r in self._followed(f)))
         primary = next((f for f in files if f.kind == SDIST), files[0])
+        wait()  # the requirement grammar, if a thread is building it
         # PackageInfo parses Requires-Dist as Poetry does for any index (markers, extras); the
         # package itself is made with this source, through public constructors only.
         parsed = PackageInfo(
@@ -317,6 +319,9 @@ def install_sources(poetry: Poetry, io: IO) -> None:
     poetry.set_pool(pool)
     if _resolves(poetry):
         warm_up(poetry, ours)
+        from .grammars import build_ahead
+
+        build_ahead()  # while Poetry runs the project's interpreter (grammars.py)
 
 
 def _resolves(poetry: Poetry) -> bool:
