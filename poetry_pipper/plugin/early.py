@@ -74,7 +74,8 @@ def _import_readers(schemes: set[str]) -> None:
     for the GIL with Poetry's own start-up, which then costs more CPU and more time. Measured on a
     lock of 10 packages on loopback (25 runs each): 5-9 ms less CPU done here; the GETs leave about
     as early (the thread imported most of it before its first GET anyway)."""
-    from ..keys import index_key  # noqa: F401  (what _open and the fetcher use; settings is in already)
+    from ..access import resolve_access  # noqa: F401  (what _open and the fetcher use; settings is in already)
+    from ..keys import index_key  # noqa: F401
     from ..prefetch import SourceReader  # noqa: F401
     from ..repository import Repository  # noqa: F401
 
