@@ -49,7 +49,7 @@ def test_a_build_that_fails_leaves_the_grammars_to_poetry(monkeypatch: pytest.Mo
 
     from poetry_pipper.plugin import grammars
 
-    monkeypatch.setattr(grammars, "_BUILT", [])
+    monkeypatch.setattr(grammars, "_BUILD", None)
 
     def broken(name: str) -> Dependency:
         raise RuntimeError("no grammar")
@@ -57,13 +57,14 @@ def test_a_build_that_fails_leaves_the_grammars_to_poetry(monkeypatch: pytest.Mo
     monkeypatch.setattr(Dependency, "create_from_pep_508", broken)
     grammars.build_ahead()
     grammars.wait()  # no error: Poetry builds the grammar on first use, and reports what it meets
-    assert isinstance(grammars._BUILT[0].exception(), RuntimeError)
+    build = grammars._BUILD
+    assert build is not None and isinstance(build.exception(), RuntimeError)
 
 
 def test_no_thread_to_be_had_is_not_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
     from poetry_pipper.plugin import grammars
 
-    monkeypatch.setattr(grammars, "_BUILT", [])
+    monkeypatch.setattr(grammars, "_BUILD", None)
 
     def refuse(self: threading.Thread) -> None:
         raise RuntimeError("can't start new thread")
@@ -72,11 +73,12 @@ def test_no_thread_to_be_had_is_not_waited_for(monkeypatch: pytest.MonkeyPatch) 
         patched.setattr(threading.Thread, "start", refuse)
         grammars.build_ahead()
     grammars.wait()  # returns at once
-    assert isinstance(grammars._BUILT[0].exception(timeout=0), RuntimeError)
+    build = grammars._BUILD
+    assert build is not None and isinstance(build.exception(timeout=0), RuntimeError)
 
 
 def test_waiting_without_a_build_returns_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     from poetry_pipper.plugin import grammars
 
-    monkeypatch.setattr(grammars, "_BUILT", [])
+    monkeypatch.setattr(grammars, "_BUILD", None)
     grammars.wait()

@@ -18,16 +18,17 @@ import threading
 from concurrent.futures import Future
 
 _LOCK = threading.Lock()
-_BUILT: list[Future[None]] = []  # the one build of this process, once started
+_BUILD: Future[None] | None = None  # the one build of this process, once started
 
 
 def build_ahead() -> None:
     """Build both grammars on a thread (once per process)."""
+    global _BUILD
     with _LOCK:
-        if _BUILT:
+        if _BUILD is not None:
             return
         future: Future[None] = Future()
-        _BUILT.append(future)
+        _BUILD = future
     thread = threading.Thread(target=_build, args=(future,), name="pipper-grammars", daemon=True)
     try:
         thread.start()
@@ -49,7 +50,6 @@ def _build(future: Future[None]) -> None:
 
 def wait() -> None:
     """Before the plugin parses a requirement: a grammar being built is waited for, not built twice."""
-    with _LOCK:
-        future = _BUILT[0] if _BUILT else None
+    future = _BUILD
     if future is not None:
         future.exception()  # waits; a failed build changes nothing (Poetry builds it on first use)
