@@ -178,3 +178,25 @@ def test_keys_from_the_environment_open_the_direct_storage(s3_server: S3Server) 
     stream, size = storage.open_stream("a/b+c.json")
     assert size == 8 and stream.read() == b'{"x": 1}'
     stream.close()
+
+
+def test_a_get_sent_ahead_without_a_thread_is_sent_when_asked(closing_server: str,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """No thread to be had for a GET sent ahead: get_ahead() does not fail, and get() sends it itself
+    (it used to wait forever for a GET that never left)."""
+    import threading
+
+    endpoint = direct_endpoint(parse_location("s3://bucket/p", endpoint_url=closing_server), KEYS, NO_CONFIG)
+    assert endpoint is not None
+    reader = DirectReader(endpoint, Keys("AKIDEXAMPLE", "secret"))
+    served = _Closing.served
+
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(threading.Thread, "start", refuse)
+        reader.get_ahead("p/x.json")
+    assert _Closing.served == served  # nothing was sent
+    assert reader.get("p/x.json") == (b"{}", '"e"', "")
+    assert _Closing.served == served + 1

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import Future
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,13 +61,11 @@ def start(pyproject: Path) -> None:
             future: Future[tuple[Access, SourceReader]] = Future()
             _STARTED[name, url] = future
             jobs.append((name, url, future))
-    for name, url, future in jobs:
-        thread = threading.Thread(target=_open, args=(name, url, config, pinned.get(name.lower(), set()), others,
-                                                      future), name=f"pipper-{name}-early", daemon=True)
-        try:
-            thread.start()
-        except RuntimeError as exc:  # no thread to be had: the source opens again when Poetry asks
-            future.set_exception(exc)
+    from ..background import run_in_background
+
+    for name, url, future in jobs:  # a failure (or no thread to be had): the source opens again when Poetry asks
+        run_in_background(future, f"pipper-{name}-early",
+                          partial(_open, name, url, config, pinned.get(name.lower(), set()), others))
 
 
 def _import_readers(schemes: set[str]) -> None:
@@ -85,28 +84,24 @@ def _import_readers(schemes: set[str]) -> None:
         from ..storage.local import LocalStorage  # noqa: F401
 
 
-def _open(name: str, url: str, config: Config, pinned: set[str], others: set[str],
-          future: Future[tuple[Access, SourceReader]]) -> None:
-    try:
-        from ..storage import open_storage
-        from .settings import source_access
+def _open(name: str, url: str, config: Config, pinned: set[str], others: set[str]) -> tuple[Access, SourceReader]:
+    from ..storage import open_storage
+    from .settings import source_access
 
-        access = source_access(name, url, config)
-        storage = open_storage(access.location, None if access.location.is_local else access.credentials)
-        ahead = getattr(storage, "get_ahead", None)
-        if ahead is not None:  # the GETs leave before the reader is built (it parses what they bring)
-            from ..keys import index_key
+    access = source_access(name, url, config)
+    storage = open_storage(access.location, None if access.location.is_local else access.credentials)
+    ahead = getattr(storage, "get_ahead", None)
+    if ahead is not None:  # the GETs leave before the reader is built (it parses what they bring)
+        from ..keys import index_key
 
-            for dependency in sorted(pinned):
-                ahead(index_key(dependency))
-        from ..prefetch import SourceReader
-        from ..repository import Repository
+        for dependency in sorted(pinned):
+            ahead(index_key(dependency))
+    from ..prefetch import SourceReader
+    from ..repository import Repository
 
-        reader = SourceReader(Repository(storage), name=f"pipper-{name}")
-        reader.warm_up(pinned, others)
-        future.set_result((access, reader))
-    except BaseException as exc:  # the source opens again, and reports it, when Poetry asks
-        future.set_exception(exc)
+    reader = SourceReader(Repository(storage), name=f"pipper-{name}")
+    reader.warm_up(pinned, others)
+    return access, reader
 
 
 def started(name: str, url: str) -> bool:

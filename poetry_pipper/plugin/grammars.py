@@ -29,23 +29,18 @@ def build_ahead() -> None:
             return
         future: Future[None] = Future()
         _BUILD = future
-    thread = threading.Thread(target=_build, args=(future,), name="pipper-grammars", daemon=True)
-    try:
-        thread.start()
-    except RuntimeError as exc:  # no thread to be had: Poetry builds them itself, as it would have
-        future.set_exception(exc)
+    from ..background import run_in_background
+
+    # a failure (or no thread to be had) changes nothing: Poetry builds them on first use, as it would have
+    run_in_background(future, "pipper-grammars", _build)
 
 
-def _build(future: Future[None]) -> None:
-    try:
-        from poetry.core.packages.dependency import Dependency
-        from poetry.core.version.markers import parse_marker
+def _build() -> None:
+    from poetry.core.packages.dependency import Dependency
+    from poetry.core.version.markers import parse_marker
 
-        parse_marker('python_version >= "3"')  # the solver's first step needs this one first
-        Dependency.create_from_pep_508("pipper")
-        future.set_result(None)
-    except BaseException as exc:  # Poetry builds them on first use, and reports what it meets
-        future.set_exception(exc)
+    parse_marker('python_version >= "3"')  # the solver's first step needs this one first
+    Dependency.create_from_pep_508("pipper")
 
 
 def wait() -> None:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import BinaryIO, cast
 from urllib.parse import urlsplit
 
+from ..background import NoThread, run_in_background
 from ..credentials import Credentials
 from ..location import Location
 from .sigv4 import Keys, quote_path, sign
@@ -175,14 +176,7 @@ class DirectReader:
             if key in self._ahead:
                 return
             self._ahead[key] = future
-
-        def fetch() -> None:
-            try:
-                future.set_result(self._get(key))
-            except BaseException as exc:
-                future.set_exception(exc)
-
-        threading.Thread(target=fetch, name="pipper-ahead", daemon=True).start()
+        run_in_background(future, "pipper-ahead", lambda: self._get(key))
 
     def _connect(self) -> http.client.HTTPConnection:
         e = self.endpoint
@@ -240,7 +234,12 @@ class DirectReader:
         """The object's bytes, ETag and Content-Type; None if it does not exist."""
         with self._lock:
             ahead = self._ahead.pop(key, None)
-        return ahead.result() if ahead is not None else self._get(key)
+        if ahead is not None:
+            try:
+                return ahead.result()
+            except NoThread:  # the GET was never sent: send it here
+                pass
+        return self._get(key)
 
     def _get(self, key: str) -> tuple[bytes, str, str] | None:
         with self._response(key) as response:
